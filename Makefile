@@ -1,0 +1,42 @@
+# aiops: `make demo` and `make test` do all the set-up on a fresh machine.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install format lint typecheck test demo bench eval-parsing clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip check
+	touch $(STAMP)
+
+install: $(STAMP)
+
+format: install
+	$(BIN)/ruff format aiops pipelines transforms models tests bench
+	$(BIN)/ruff check --fix aiops pipelines transforms models tests bench
+
+lint: install
+	$(BIN)/ruff check aiops pipelines transforms models tests bench
+	$(BIN)/mypy
+
+typecheck: install
+	$(BIN)/mypy
+
+test: install
+	$(BIN)/python -m pytest
+
+demo: install
+	$(BIN)/python -m aiops.demo --workdir demo-output
+
+bench: install
+	$(BIN)/python bench/bench.py
+
+eval-parsing: install
+	$(BIN)/aiops eval parsing --data ../shared/data/loghub-2k
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,155 @@
+"""``aiops batch``: check arguments, run the pipeline, commit, write the manifest, validate.
+
+Bad arguments, missing inputs, an unwritable output or an unreadable template
+store fail here, before any pipeline starts, with one line and exit code 2.
+
+Example::
+
+    aiops batch --input 'demo-output/logs/*/*' --output /tmp/out
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import sys
+import tempfile
+import time
+
+import apache_beam as beam
+from apache_beam.io.filesystem import BeamIOError
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+
+from aiops import __version__
+from aiops.commit import commit_run, remove_staging, write_manifest
+from aiops.layout import Layout, batch_key
+from aiops.progress import ProgressPrinter, print_summary
+from aiops.sources import InputError, expand_inputs
+from aiops.templating.store import FileTemplateStore, TemplateStoreError
+from aiops.windowing import parse_duration_us
+from pipelines.batch import BatchOptions, build
+from transforms.parse import StageConfig
+
+
+class UsageError(Exception):
+    """A problem with the command line or the environment, reported in one line."""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _check_writable(root: str) -> None:
+    probe = FileSystems.join(root, f"_probe-{secrets.token_hex(4)}")
+    try:
+        with FileSystems.create(probe, compression_type="uncompressed") as fh:
+            fh.write(b"ok")
+        FileSystems.delete([probe])
+    except (OSError, BeamIOError) as exc:
+        raise UsageError(f"output not writable: {root} ({type(exc).__name__}: {exc})") from exc
+
+
+def _runner(options: PipelineOptions, argv: list[str]):
+    """The runner the user named, else a local runner that works offline and uses every core."""
+    if options.view_as(StandardOptions).runner:
+        return None, False
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    direct = options.view_as(DirectOptions)
+    in_memory = direct.direct_running_mode == "in_memory" and any(a.startswith("--direct_running_mode") for a in argv)
+    if not any(a.startswith("--direct_num_workers") for a in argv):
+        direct.direct_num_workers = 1 if in_memory else (os.cpu_count() or 1)
+    if not any(a.startswith("--direct_running_mode") for a in argv):
+        direct.direct_running_mode = "multi_processing" if direct.direct_num_workers > 1 else "in_memory"
+    return FnApiRunner(), True
+
+
+def prepare(argv: list[str]):
+    options = PipelineOptions(argv)
+    opts = options.view_as(BatchOptions)
+    if not opts.input:
+        raise UsageError("missing --input (a file or glob; repeatable)")
+    if not opts.output:
+        raise UsageError("missing --output (a directory)")
+    try:
+        window_us = parse_duration_us(opts.window)
+    except ValueError as exc:
+        raise UsageError(f"bad --window: {exc}") from exc
+    try:
+        files = expand_inputs(opts.input)
+    except InputError as exc:
+        raise UsageError(str(exc)) from exc
+    layout = Layout(opts.output.rstrip("/"))
+    _check_writable(layout.root)
+    store_path = opts.templates or layout.default_store()
+    store = FileTemplateStore(store_path)
+    try:
+        store.load()
+    except TemplateStoreError as exc:
+        raise UsageError(f"template store unreadable: {exc}") from exc
+    return options, opts, files, layout, store_path, store, window_us
+
+
+def run(argv: list[str]) -> int:
+    options, opts, files, layout, store_path, store, window_us = prepare(argv)
+    runner, local = _runner(options, argv)
+    started = _now()
+    run_id = opts.run_id or dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    key = batch_key([f.path for f in files])
+    staging = layout.staging(run_id)
+    progress_dir = tempfile.mkdtemp(prefix="aiops-progress-") if local else None
+    stage = StageConfig(staging=staging, run_id=run_id, format=opts.format, progress_dir=progress_dir)
+    manifest = {
+        "run_id": run_id, "version": __version__, "status": "running", "started_at": started,
+        "finished_at": None, "inputs": list(opts.input), "batch_key": key, "format": opts.format,
+        "window": opts.window, "template_store": store_path, "input_files": len(files),
+        "input_bytes": sum(f.size for f in files),
+    }
+    printer = ProgressPrinter(progress_dir, len(files), manifest["input_bytes"]) if progress_dir else None
+    t0 = time.monotonic()
+    try:
+        if printer:
+            printer.start()
+        p = beam.Pipeline(runner=runner, options=options) if runner else beam.Pipeline(options=options)
+        build(p, files, stage, store_path, window_us)
+        p.run().wait_until_finish()
+    except Exception as exc:  # the runner wraps worker errors in many types; record, clean up, re-raise
+        manifest.update(status="failed", finished_at=_now(), error=f"{type(exc).__name__}: {exc}"[:2000])
+        write_manifest(layout, manifest)
+        remove_staging(staging)
+        raise
+    finally:
+        if printer:
+            printer.stop()
+    summary = commit_run(layout, staging, run_id, key, store)
+    remove_staging(staging)
+    elapsed = time.monotonic() - t0
+    manifest.update(summary.totals())
+    manifest.update(
+        status="succeeded", finished_at=_now(), elapsed_s=round(elapsed, 3),
+        files=[s._asdict() for s in summary.files], tables=summary.rows,
+        templates=summary.templates, new_templates=summary.new_templates, validation=None,
+    )
+    write_manifest(layout, manifest)
+    code = 0
+    if not opts.no_validate:
+        from aiops.validation import validate_output
+
+        report = validate_output(layout.root, run_id)
+        manifest["validation"] = report.to_dict()
+        if not report.success:
+            manifest["status"] = "failed_validation"
+            code = 1
+        write_manifest(layout, manifest)
+    print_summary(manifest, layout.root, sys.stderr)
+    return code
+
+
+def main(argv: list[str]) -> int:
+    try:
+        return run(argv)
+    except UsageError as exc:
+        print(f"aiops batch: error: {exc}", file=sys.stderr)
+        return 2

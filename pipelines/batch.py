@@ -1,0 +1,77 @@
+"""The batch job's wiring: input files -> ParseLogs -> MineTemplates -> ApplyTemplates -> ComputeKpis.
+
+Only wiring lives here; the launcher (``aiops.launcher``) checks arguments,
+chooses the runner, commits the staged files and writes the run manifest.
+
+Example::
+
+    aiops batch --input 'logs/*/*.log*' --output out/ --window 5m
+    aiops batch --input 'gs://bucket/logs/2026-11-22/**' --output gs://bucket/aiops \\
+        --runner DataflowRunner --project P --region europe-west1 --temp_location gs://bucket/tmp
+"""
+
+from __future__ import annotations
+
+import json
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from aiops.parquet_io import WrittenFile
+from aiops.schema import FileStats
+from aiops.sources import InputFile
+from aiops.windowing import DEFAULT_WINDOW
+from transforms.kpis import ComputeKpis
+from transforms.parse import ParseLogs, StageConfig
+from transforms.templates import ApplyTemplates, MineTemplates
+
+OUTPUTS_FILE = "outputs.json"
+
+
+class BatchOptions(PipelineOptions):
+    """Flags of ``aiops batch``; every other flag goes to Beam (runner, project, workers...)."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser):
+        parser.add_argument("--input", action="append", default=[],
+                            help="File or glob to read (local, gs://, s3://; .gz/.bz2/.zst by extension). Repeatable.")
+        parser.add_argument("--output", default=None, help="Output directory (local, gs://, s3://) holding the tables.")
+        parser.add_argument("--format", default="auto",
+                            help="auto (detect per line), raw (one event per line), or a header SPEC such as "
+                                 "'<Date> <Time> <Level> <Component>: <Content>'.")
+        parser.add_argument("--templates", default=None,
+                            help="Template store to load and extend (default: OUTPUT/_store/templates.json.gz).")
+        parser.add_argument("--window", default=DEFAULT_WINDOW, help="KPI window length, e.g. 1m, 5m, 1h.")
+        parser.add_argument("--no_validate", "--no-validate", dest="no_validate", action="store_true",
+                            help="Skip the Great Expectations checks at the end of the run.")
+        parser.add_argument("--run_id", "--run-id", dest="run_id", default=None,
+                            help="Run id (default: UTC start time plus a random suffix).")
+
+
+def _collect(outputs, staging: str):
+    """One file listing every written file and every file's stats: what the launcher commits."""
+
+    def write(items):
+        written = [w._asdict() for w in items if isinstance(w, WrittenFile)]
+        stats = [s._asdict() for s in items if isinstance(s, FileStats)]
+        path = FileSystems.join(staging, OUTPUTS_FILE)
+        with FileSystems.create(path, compression_type="uncompressed") as fh:
+            fh.write(json.dumps({"written": written, "stats": stats}).encode())
+        return path
+
+    return (
+        outputs
+        | "FlattenOutputs" >> beam.Flatten()
+        | "CollectOutputs" >> beam.combiners.ToList()
+        | "WriteOutputList" >> beam.Map(write)
+    )
+
+
+def build(p: beam.Pipeline, files: list[InputFile], stage: StageConfig, store_path: str, window_us: int):
+    """Wire the batch job into ``p``; returns the PCollection holding the outputs-list path."""
+    parsed = p | "ListFiles" >> beam.Create(files) | "ParseLogs" >> ParseLogs(stage)
+    mined = parsed.observations | "MineTemplates" >> MineTemplates(store_path, stage.staging)
+    applied = parsed.staged | "ApplyTemplates" >> ApplyTemplates(mined.models, stage.staging, stage.run_id, window_us)
+    kpis = applied.kpi_partials | "ComputeKpis" >> ComputeKpis(mined.models, stage.staging, stage.run_id, window_us)
+    return _collect((parsed.written, parsed.stats, mined.written, applied.written, kpis), stage.staging)

@@ -1,0 +1,206 @@
+"""ParseLogs: read input files, parse every physical line, stage events for templating.
+
+Pass 1 of the batch job. For each input file one DoFn call reads the lines,
+parses them (``aiops.parsing``), masks the messages (vectorised) and appends
+Arrow batches to a staged Parquet file. It emits, per file:
+
+- main output: ``((service, masked), (count, first_us, last_us, example))`` for
+  the template learner (a few rows per distinct masked message, not per line);
+- ``staged``: the staged Parquet path, the input of pass 2;
+- ``written``: dead-letter files it wrote (``WrittenFile``);
+- ``stats``: one ``FileStats`` with the line accounting of the file.
+
+Example (see tests/test_transforms.py)::
+
+    files | ParseLogs(StageConfig(staging="/tmp/out/_staging/r1", run_id="r1"))
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from aiops.parquet_io import PartitionedWriter, WrittenFile
+from aiops.parsing.reader import LogParser, ParseConfig
+from aiops.schema import DeadLetter, FileStats, ParsedEvent, TimestampUs, arrow_schema, rows_to_table
+from aiops.sources import InputFile, Truncated, read_lines
+from aiops.templating.masking import mask_array
+
+BATCH_EVENTS = 16_384
+STAGED_SCHEMA = arrow_schema(ParsedEvent).append(pa.field("masked", pa.string()))
+DEAD_LETTER_SCHEMA = arrow_schema(DeadLetter)
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """What every stage of one run needs to know."""
+
+    staging: str  # DIR/_staging/<run_id>
+    run_id: str
+    format: str = "auto"
+    progress_dir: str | None = None  # local dir for live progress files, or None
+
+
+class _Progress:
+    """Writes this worker's running totals to a small JSON file about once a second."""
+
+    def __init__(self, directory: str | None):
+        self.path = os.path.join(directory, f"{uuid.uuid4().hex}.json") if directory else None
+        self.bytes = self.lines = self.files = 0
+        self._last = 0.0
+
+    def add(self, nbytes: int = 0, lines: int = 0, files: int = 0) -> None:
+        self.bytes += nbytes
+        self.lines += lines
+        self.files += files
+        if self.path and (files or time.monotonic() - self._last > 1.0):
+            self._last = time.monotonic()
+            tmp = self.path + ".tmp"
+            with open(tmp, "w") as fh:
+                json.dump({"bytes": self.bytes, "lines": self.lines, "files": self.files}, fh)
+            os.replace(tmp, self.path)
+
+
+class _Observations:
+    """Distinct (service, masked) with count, first and last time and one example."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], list] = {}
+
+    def add(self, table: pa.Table) -> None:
+        # int64 times: Observations and models carry µs ints, never datetimes.
+        table = table.set_column(table.schema.get_field_index("event_time"), "event_time",
+                                 table.column("event_time").cast(pa.int64()))
+        grouped = table.group_by(["service", "masked"], use_threads=False).aggregate(
+            [("event_time", "count"), ("event_time", "min"), ("event_time", "max"), ("message", "first")]
+        )
+        for svc, masked, n, lo, hi, example in zip(
+            *(grouped.column(i).to_pylist() for i in range(6)), strict=True
+        ):
+            cur = self.rows.get((svc, masked))
+            if cur is None:
+                self.rows[(svc, masked)] = [n, lo, hi, example]
+            else:
+                cur[0] += n
+                cur[1] = min(cur[1], lo)
+                cur[2] = max(cur[2], hi)
+
+
+class ParseFileFn(beam.DoFn):
+    """One input file in, staged events and learner observations out."""
+
+    def __init__(self, config: StageConfig):
+        self.config = config
+        self.lines = Metrics.counter("aiops", "lines_read")
+        self.events = Metrics.counter("aiops", "events")
+        self.dead = Metrics.counter("aiops", "dead_letter_lines")
+        self.blank = Metrics.counter("aiops", "blank_lines")
+        self.bytes = Metrics.counter("aiops", "bytes_read")
+
+    def setup(self) -> None:
+        self.progress = _Progress(self.config.progress_dir)
+
+    def process(self, f: InputFile):
+        cfg = self.config
+        part = uuid.uuid4().hex
+        parser = LogParser(f.path, ParseConfig(format=cfg.format, default_service=f.service, reference_time_us=f.mtime_us))
+        staged_path = FileSystems.join(cfg.staging, "parsed", f"{part}.parquet")
+        dead_writer = PartitionedWriter(FileSystems.join(cfg.staging, "dead_letter"), part, "event_time", schema=DEAD_LETTER_SCHEMA)
+        observations = _Observations()
+        stats = dict(lines=0, events=0, event_lines=0, dead=0, bytes=0)
+        events: list[ParsedEvent] = []
+        dead: list[DeadLetter] = []
+        last_time = f.mtime_us
+
+        def on_bytes(n: int) -> None:
+            stats["bytes"] += n
+            self.progress.add(nbytes=n, lines=stats["lines"] - self.progress_lines)
+            self.progress_lines = stats["lines"]
+
+        self.progress_lines = 0
+        with FileSystems.create(staged_path, compression_type="uncompressed") as fh:
+            writer = pq.ParquetWriter(fh, STAGED_SCHEMA, compression="lz4")
+
+            def flush() -> None:
+                if events:
+                    table = rows_to_table(ParsedEvent, events)
+                    table = table.append_column("masked", mask_array(table.column("message")))
+                    writer.write_table(table)
+                    observations.add(table)
+                    stats["events"] += len(events)
+                    stats["event_lines"] += int(pc.sum(table.column("line_count")).as_py())
+                    events.clear()
+                if dead:
+                    rows = [d._replace(run_id=cfg.run_id) for d in dead]
+                    dead_writer.write(rows_to_table(DeadLetter, rows))
+                    stats["dead"] += sum(d.line_count for d in dead)
+                    dead.clear()
+
+            def take(items) -> None:
+                nonlocal last_time
+                for item in items:
+                    if type(item) is ParsedEvent:
+                        events.append(item)
+                        last_time = item.event_time
+                    else:
+                        dead.append(item)
+                if len(events) >= BATCH_EVENTS or len(dead) >= BATCH_EVENTS:
+                    flush()
+
+            line_no = 0
+            for raw in read_lines(f.path, on_bytes):
+                if type(raw) is Truncated:
+                    # The cut-off tail is a physical line we did read, however short.
+                    n = 1 if raw.tail else 0
+                    line_no += n
+                    dead.append(DeadLetter(f.path, line_no or 1, n, TimestampUs(last_time), raw.reason,
+                                           raw.tail[:65536], len(raw.tail), ""))
+                    continue
+                line_no += 1
+                take(parser.feed(raw, line_no))
+            take(parser.finish())
+            flush()
+            writer.close()
+        stats["lines"] = line_no
+        self.progress.add(lines=line_no - self.progress_lines, files=1)
+        file_stats = FileStats(f.path, stats["bytes"], line_no, stats["events"], stats["event_lines"],
+                               stats["dead"], parser.blank_lines)
+        self.lines.inc(line_no)
+        self.events.inc(stats["events"])
+        self.dead.inc(stats["dead"])
+        self.blank.inc(parser.blank_lines)
+        self.bytes.inc(stats["bytes"])
+        for key, value in observations.rows.items():
+            yield key, tuple(value)
+        yield beam.pvalue.TaggedOutput("staged", staged_path)
+        yield beam.pvalue.TaggedOutput("stats", file_stats)
+        for written in dead_writer.close():
+            yield beam.pvalue.TaggedOutput("written", written)
+
+
+class ParseLogs(beam.PTransform):
+    """PCollection[InputFile] -> tagged outputs: main (observations), staged, written, stats."""
+
+    def __init__(self, config: StageConfig):
+        super().__init__()
+        self.config = config
+
+    def expand(self, files):
+        return (
+            files
+            | "SpreadFiles" >> beam.Reshuffle()
+            | "ParseFiles" >> beam.ParDo(ParseFileFn(self.config)).with_outputs("staged", "written", "stats", main="observations")
+        )
+
+
+__all__ = ["ParseLogs", "StageConfig", "WrittenFile", "STAGED_SCHEMA"]

@@ -1,0 +1,167 @@
+"""MineTemplates and ApplyTemplates: one template model per service, applied everywhere.
+
+MineTemplates merges the per-file observations of distinct masked messages, then
+one learner per service (seeded from the persistent template store) builds a
+``ServiceModel``. The models are a side input of ApplyTemplates, so every worker
+assigns the same template, and the same stable ``template_id``, to the same
+message. Learning order never depends on bundle order: the learner sorts.
+
+Example (see tests/test_transforms.py)::
+
+    models = observations | MineTemplates(store_path, staging)
+    applied = staged | ApplyTemplates(models, config, window_us)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import uuid
+
+import apache_beam as beam
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from aiops.kpi import KpiAccumulator, partial_kpis
+from aiops.parquet_io import PartitionedWriter, WrittenFile
+from aiops.schema import Event, arrow_schema
+from aiops.templating.learner import Observation, TemplateConfig, learn
+from aiops.templating.store import FileTemplateStore
+
+EVENT_SCHEMA = arrow_schema(Event)
+READ_BATCH = 65_536
+
+
+def merge_observations(values) -> tuple[int, int, int, str]:
+    """Combine (count, first, last, example) tuples; the example of the earliest wins."""
+    count, first, last, example = 0, None, None, ""
+    for n, lo, hi, ex in values:
+        count += n
+        if first is None or lo < first or (lo == first and ex < example):
+            first, example = lo, ex
+        last = hi if last is None else max(last, hi)
+    return count, first, last, example
+
+
+class LearnServiceFn(beam.DoFn):
+    """All observations of one service in, its ServiceModel out (and a staged copy)."""
+
+    def __init__(self, store_path: str, staging: str, config: TemplateConfig):
+        self.store_path = store_path
+        self.staging = staging
+        self.config = config
+        self.templates_learned = Metrics.counter("aiops", "templates")
+
+    def setup(self) -> None:
+        stored = FileTemplateStore(self.store_path).load()
+        self.stored: dict[str, list] = {}
+        for t in stored:
+            self.stored.setdefault(t.service, []).append(t)
+
+    def process(self, element):
+        service, observations = element
+        obs = [Observation(masked, n, lo, hi, ex) for masked, (n, lo, hi, ex) in observations]
+        model = learn(service, obs, self.stored.get(service, ()), self.config)
+        self.templates_learned.inc(len(model.templates))
+        name = hashlib.blake2b(service.encode(), digest_size=8).hexdigest()
+        path = FileSystems.join(self.staging, "models", f"{name}.pkl")
+        with FileSystems.create(path, compression_type="uncompressed") as fh:
+            fh.write(pickle.dumps(model))
+        yield service, model
+        yield beam.pvalue.TaggedOutput("written", WrittenFile("models", "", path, len(model.templates)))
+
+
+class MineTemplates(beam.PTransform):
+    """Observations ((service, masked), stats) -> tagged: main (service, ServiceModel), written."""
+
+    def __init__(self, store_path: str, staging: str, config: TemplateConfig | None = None):
+        super().__init__()
+        self.store_path = store_path
+        self.staging = staging
+        self.config = config or TemplateConfig()
+
+    def expand(self, observations):
+        return (
+            observations
+            | "MergeObservations" >> beam.CombinePerKey(merge_observations)
+            | "KeyByService" >> beam.Map(lambda kv: (kv[0][0], (kv[0][1], kv[1])))
+            | "GroupByService" >> beam.GroupByKey()
+            | "LearnTemplates" >> beam.ParDo(LearnServiceFn(self.store_path, self.staging, self.config)).with_outputs("written", main="models")
+        )
+
+
+def templated(table: pa.Table, models: dict, run_id: str) -> pa.Table:
+    """Add template_id, template, params and run_id to staged events (row order may change)."""
+    parts = []
+    for service in pc.unique(table.column("service")).to_pylist():
+        sub = table.filter(pc.equal(table.column("service"), service))
+        model = models[service]
+        idx = model.assign_array(sub.column("masked"))
+        order = pc.sort_indices(idx)
+        sub = sub.take(order)
+        idx_sorted = np.asarray(idx.take(order))
+        bounds = np.flatnonzero(np.diff(idx_sorted)) + 1
+        starts = np.concatenate([[0], bounds])
+        ends = np.concatenate([bounds, [len(idx_sorted)]])
+        messages = sub.column("message")
+        params = [model.extract_params(int(idx_sorted[a]), messages.slice(a, b - a)) for a, b in zip(starts, ends, strict=True)]
+        ids = pa.array([t.template_id for t in model.templates]).take(pa.array(idx_sorted))
+        texts = pa.array([t.template for t in model.templates]).take(pa.array(idx_sorted))
+        columns = {name: sub.column(name) for name in EVENT_SCHEMA.names if name in sub.column_names}
+        columns["template_id"] = ids
+        columns["template"] = texts
+        columns["params"] = pa.chunked_array(params, type=pa.list_(pa.string())) if params else pa.array([], pa.list_(pa.string()))
+        columns["run_id"] = pa.array([run_id] * sub.num_rows, pa.string())
+        parts.append(pa.table([columns[n] for n in EVENT_SCHEMA.names], schema=EVENT_SCHEMA))
+    return pa.concat_tables(parts) if parts else EVENT_SCHEMA.empty_table()
+
+
+class ApplyTemplatesFn(beam.DoFn):
+    """One staged file in: final events written per dt; KPI partials out."""
+
+    def __init__(self, staging: str, run_id: str, window_us: int):
+        self.staging = staging
+        self.run_id = run_id
+        self.window_us = window_us
+        self.events = Metrics.counter("aiops", "events_written")
+
+    def process(self, staged_path: str, models: dict):
+        writer = PartitionedWriter(FileSystems.join(self.staging, "events"), uuid.uuid4().hex, "event_time", "events", EVENT_SCHEMA)
+        partials: dict[tuple[str, int], KpiAccumulator] = {}
+        with FileSystems.open(staged_path, compression_type="uncompressed") as fh:
+            for batch in pq.ParquetFile(fh).iter_batches(batch_size=READ_BATCH):
+                events = templated(pa.Table.from_batches([batch]), models, self.run_id)
+                writer.write(events)
+                self.events.inc(events.num_rows)
+                for key, acc in partial_kpis(events, self.window_us).items():
+                    if key in partials:
+                        partials[key].merge(acc)
+                    else:
+                        partials[key] = acc
+        for written in writer.close():
+            yield beam.pvalue.TaggedOutput("written", written)
+        yield from partials.items()
+
+
+class ApplyTemplates(beam.PTransform):
+    """Staged paths -> tagged: main ((service, window_start), KpiAccumulator), written."""
+
+    def __init__(self, models, staging: str, run_id: str, window_us: int):
+        super().__init__()
+        self.models = models
+        self.staging = staging
+        self.run_id = run_id
+        self.window_us = window_us
+
+    def expand(self, staged):
+        return (
+            staged
+            | "SpreadStaged" >> beam.Reshuffle()
+            | "ApplyTemplates" >> beam.ParDo(
+                ApplyTemplatesFn(self.staging, self.run_id, self.window_us), beam.pvalue.AsDict(self.models)
+            ).with_outputs("written", main="kpi_partials")
+        )
