@@ -10,6 +10,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import secrets
@@ -35,6 +36,35 @@ from transforms.parse import StageConfig
 
 class UsageError(Exception):
     """A problem with the command line or the environment, reported in one line."""
+
+
+class RunFailed(Exception):
+    """The pipeline itself failed; the manifest records it and nothing was committed."""
+
+
+@contextlib.contextmanager
+def worker_logs_aside(local: bool):
+    """Send stderr (local SDK worker processes inherit it) to a log file during the run.
+
+    The local workers log every gRPC channel they open at INFO; a user wants the
+    progress line instead. Yields a stream on the real terminal and the log's path.
+    """
+    if not local:
+        yield sys.stderr, None
+        return
+    fd, log_path = tempfile.mkstemp(prefix="aiops-workers-", suffix=".log")
+    saved = os.dup(2)
+    sys.stderr.flush()
+    os.dup2(fd, 2)
+    terminal = os.fdopen(os.dup(saved), "w")
+    try:
+        yield terminal, log_path
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(fd)
+        terminal.close()
 
 
 def _now() -> str:
@@ -107,22 +137,25 @@ def run(argv: list[str]) -> int:
         "window": opts.window, "template_store": store_path, "input_files": len(files),
         "input_bytes": sum(f.size for f in files),
     }
-    printer = ProgressPrinter(progress_dir, len(files), manifest["input_bytes"]) if progress_dir else None
     t0 = time.monotonic()
-    try:
-        if printer:
-            printer.start()
-        p = beam.Pipeline(runner=runner, options=options) if runner else beam.Pipeline(options=options)
-        build(p, files, stage, store_path, window_us)
-        p.run().wait_until_finish()
-    except Exception as exc:  # the runner wraps worker errors in many types; record, clean up, re-raise
-        manifest.update(status="failed", finished_at=_now(), error=f"{type(exc).__name__}: {exc}"[:2000])
-        write_manifest(layout, manifest)
-        remove_staging(staging)
-        raise
-    finally:
-        if printer:
-            printer.stop()
+    with worker_logs_aside(local) as (terminal, log_path):
+        printer = ProgressPrinter(progress_dir, len(files), manifest["input_bytes"], terminal) if progress_dir else None
+        try:
+            if printer:
+                printer.start()
+            p = beam.Pipeline(runner=runner, options=options) if runner else beam.Pipeline(options=options)
+            build(p, files, stage, store_path, window_us)
+            p.run().wait_until_finish()
+        except Exception as exc:  # the runner wraps worker errors in many types; record, clean up, re-raise
+            manifest.update(status="failed", finished_at=_now(), error=f"{type(exc).__name__}: {exc}"[:2000],
+                            worker_log=log_path)
+            write_manifest(layout, manifest)
+            remove_staging(staging)
+            raise RunFailed(f"pipeline failed: {type(exc).__name__}: {str(exc).strip().splitlines()[-1][:300]}"
+                            f" (worker log: {log_path})") from exc
+        finally:
+            if printer:
+                printer.stop()
     summary = commit_run(layout, staging, run_id, key, store)
     remove_staging(staging)
     elapsed = time.monotonic() - t0
@@ -147,9 +180,29 @@ def run(argv: list[str]) -> int:
     return code
 
 
+def _help() -> str:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="aiops batch",
+        description="Parse, template and compute KPIs over log files; write Parquet tables.",
+        epilog="Any other flag is a Beam pipeline option, e.g. --runner DataflowRunner --project P "
+        "--region R --temp_location gs://B/tmp, or --direct_num_workers N locally. "
+        "Without --runner the job runs locally on every core (FnApiRunner, multi_processing).",
+    )
+    BatchOptions._add_argparse_args(parser)
+    return parser.format_help()
+
+
 def main(argv: list[str]) -> int:
+    if "-h" in argv or "--help" in argv:
+        print(_help())
+        return 0
     try:
         return run(argv)
     except UsageError as exc:
         print(f"aiops batch: error: {exc}", file=sys.stderr)
         return 2
+    except RunFailed as exc:
+        print(f"aiops batch: error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,195 @@
+"""Line formats recognised in auto mode: one small regex + function per format.
+
+Each ``parse_*`` function takes a decoded line and the reference time (for syslog's
+missing year) and returns :class:`Fields`, or None when the line is not in that
+format. :data:`CANDIDATES` lists, per first character, the formats worth trying.
+
+Conventions:
+
+* Access logs (nginx/Apache common and combined, optional trailing ``$request_time``
+  in seconds): message = ``<request line> <status> client=<client ip>``, e.g.
+  ``GET /api/orders/123?x=1 HTTP/1.1 200 client=10.0.0.1`` (plus ``user=<u>`` when
+  the authenticated user is not ``-``); referer and user agent are dropped.
+  ``http_path`` has no query string; host is None (the client is not the host);
+  level is ERROR for 5xx, WARN for 4xx, else INFO.
+* Syslog: service and component = app-name/tag, host = hostname, level from the
+  PRI severity (RFC 3164 without PRI: inferred from the message).
+* Bracketed ``[ts] [LEVEL] [component] msg`` and generic ``ts [LEVEL] [thread]
+  [logger: | logger -] msg``: the level token is optional; a logger must be dotted
+  (``com.acme.Foo:``) or be followed by `` - `` so that ``Starting: x`` stays in
+  the message.
+
+Example::
+
+    >>> from aiops.parsing.formats import parse_generic
+    >>> f = parse_generic("2023-11-14 22:13:20,123 WARN [main] com.acme.Db: slow query", 0)
+    >>> f.time, f.level, f.component, f.message
+    (1700000000123000, 'WARN', 'com.acme.Db', 'slow query')
+"""
+
+from __future__ import annotations
+
+import re
+
+from aiops.parsing.fields import Fields
+from aiops.parsing.levels import SYSLOG_SEVERITY, normalize_level
+from aiops.parsing.structured import parse_json, parse_logfmt
+from aiops.parsing.timestamps import (
+    ISO_PATTERN,
+    MONTHS,
+    civil_us,
+    fraction_us,
+    offset_us,
+    parse_any,
+    parse_epoch,
+    parse_iso,
+    with_inferred_year,
+)
+
+_LEVEL_WORDS = (
+    r"(?i:TRACE|DEBUG|INFO|NOTICE|WARN(?:ING)?|ERROR|ERR|SEVERE|FATAL|CRIT(?:ICAL)?"
+    r"|ALERT|EMERG|PANIC|FINE(?:R|ST)?|VERBOSE)"
+)
+# What follows a timestamp: [- ] [LEVEL|[LEVEL]] [[thread]] [logger: | logger - ] message
+_REST = (
+    r"(?:-\s+)?"
+    r"(?:(?P<pl>[A-Za-z_$][\w.$-]*)\s+-\s+(?=" + _LEVEL_WORDS + r"\s+-\s))?"  # Python "name - LEVEL - msg"
+    r"(?:\[?(?P<lvl>" + _LEVEL_WORDS + r")\]?:?(?:\s+-)?(?:\s+|$))?"
+    r"(?:\[(?P<thr>[^\]\s]*)\]:?\s+)?"
+    r"(?:(?P<lg>[A-Za-z_$][\w$-]*(?:\.[\w$-]+)+)(?::|\s+-)\s+|(?P<lg2>[A-Za-z_$][\w$-]*)\s+-\s+)?"
+    r"(?P<msg>.*)"
+)
+_GENERIC = re.compile(
+    r"(?P<ts>" + ISO_PATTERN + r"|\d\d/\d\d/\d\d \d\d:\d\d:\d\d|\d{10}(?:\.\d{1,9})?|\d{13}),?(?:\s+|$)" + _REST,
+    re.S,
+)
+
+
+def parse_generic(line: str, ref_us: int) -> Fields | None:
+    """``timestamp [level] [[thread]] [logger:] message``."""
+    m = _GENERIC.match(line)
+    if m is None:
+        return None
+    ts, pl, lvl, _thr, lg, lg2, msg = m.groups()
+    if ts[4] in "-/.":
+        t = parse_iso(ts)
+    elif ts[2] == "/":
+        t = parse_any(ts, ref_us)
+    else:
+        t = parse_epoch(ts)
+    if t is None:
+        return None
+    return Fields(t, normalize_level(lvl) if lvl else None, None, None, pl or lg or lg2, msg)
+
+
+_BRACKET = re.compile(r"\[([^\]]+)\]\s*" + _REST, re.S)
+
+
+def parse_bracketed(line: str, ref_us: int) -> Fields | None:
+    """``[ts] [LEVEL] [component] msg`` and Apache error logs ``[ctime] [level] msg``."""
+    m = _BRACKET.match(line)
+    if m is None:
+        return None
+    ts, pl, lvl, thr, lg, lg2, msg = m.groups()
+    t = parse_any(ts, ref_us)
+    if t is None:
+        return None
+    return Fields(t, normalize_level(lvl) if lvl else None, None, None, pl or lg or lg2 or thr or None, msg)
+
+
+_ACCESS = re.compile(
+    r"(\S+) \S+ (\S+) \[(\d\d?)/([A-Za-z]{3})/(\d{4}):(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?: ([+-]\d{4}))?\] "
+    r'"((?:[^"\\]|\\.)*)" (\d{3}) (\d+|-)'
+    r'(?: "(?:[^"\\]|\\.)*" "(?:[^"\\]|\\.)*")?(.*)$'
+)
+_REQUEST_TIME = re.compile(r"\s(\d+\.\d+)\s*$")
+
+
+def parse_access(line: str, ref_us: int) -> Fields | None:
+    """nginx/Apache access log, common or combined, optional trailing request time (s)."""
+    m = _ACCESS.match(line)
+    if m is None:
+        return None
+    client, user, d, mon, y, h, mi, s, frac, tz, request, status, size, tail = m.groups()
+    month = MONTHS.get(mon.lower())
+    t = civil_us(int(y), month, int(d), int(h), int(mi), int(s), fraction_us(frac)) if month else None
+    if t is None:
+        return None
+    t -= offset_us(tz)
+    code = int(status)
+    method = path = None
+    parts = request.split(" ")
+    if len(parts) == 3 and parts[0].isalpha() and parts[0].isupper():
+        method, path = parts[0], parts[1].split("?", 1)[0]
+    latency = None
+    if tail:
+        rt = _REQUEST_TIME.search(" " + tail)
+        latency = float(rt.group(1)) * 1000.0 if rt else None
+    level = "ERROR" if code >= 500 else "WARN" if code >= 400 else "INFO"
+    message = f"{request} {status} client={client}" if user == "-" else f"{request} {status} client={client} user={user}"
+    return Fields(t, level, None, None, None, message, method, path, code,
+                  None if size == "-" else int(size), latency)
+
+
+_RFC5424 = re.compile(
+    r"<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) "
+    r'(-|(?:\[(?:[^\]"\\]|\\.|"(?:[^"\\]|\\.)*")*\])+)(?: (.*))?$',
+    re.S,
+)
+
+
+def parse_syslog5424(line: str, ref_us: int) -> Fields | None:
+    """RFC 5424: ``<PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] MSG``; SD is appended to the message."""
+    m = _RFC5424.match(line)
+    if m is None:
+        return None
+    pri, ts, host, app, _procid, _msgid, sd, msg = m.groups()
+    t = None if ts == "-" else parse_any(ts, ref_us)
+    if t is None and ts != "-":
+        return None
+    msg = (msg or "").removeprefix("\ufeff")
+    if sd != "-":
+        msg = f"{msg} {sd}" if msg else sd
+    app = None if app == "-" else app
+    return Fields(t, SYSLOG_SEVERITY[int(pri) & 7], app, None if host == "-" else host, app, msg)
+
+
+_RFC3164 = re.compile(
+    r"(?:<(\d{1,3})>)?([A-Z][a-z]{2}) +(\d\d?) (\d\d):(\d\d):(\d\d)(?:\.(\d+))? (\S+) "
+    r"(?:([^\s:\[\]]+)(?:\[[^\]\s]*\])?:(?: |$))?(.*)$",
+    re.S,
+)
+
+
+def parse_syslog3164(line: str, ref_us: int) -> Fields | None:
+    """RFC 3164 ``[<PRI>]Mon dd HH:MM:SS host tag[pid]: msg``; the year is inferred."""
+    m = _RFC3164.match(line)
+    if m is None:
+        return None
+    pri, mon, d, h, mi, s, frac, host, tag, msg = m.groups()
+    month = MONTHS.get(mon.lower())
+    if month is None:
+        return None
+    t = with_inferred_year(month, int(d), int(h), int(mi), int(s), fraction_us(frac), ref_us)
+    if t is None:
+        return None
+    level = SYSLOG_SEVERITY[int(pri) & 7] if pri else None
+    return Fields(t, level, tag, host, tag, msg)
+
+
+def parse_syslog(line: str, ref_us: int) -> Fields | None:
+    """Either syslog flavour, for lines starting with ``<PRI>``."""
+    i = line.find(">")
+    if line[i + 1 : i + 3] == "1 ":
+        found = parse_syslog5424(line, ref_us)
+        if found is not None:
+            return found
+    return parse_syslog3164(line, ref_us)
+
+
+_DIGITS = (parse_generic, parse_access)
+_LETTERS = (parse_syslog3164, parse_logfmt, parse_access)
+# First character -> formats worth trying, most likely first.
+CANDIDATES: dict[str, tuple] = {"{": (parse_json,), "<": (parse_syslog,), "[": (parse_bracketed,), ":": (parse_access,)}
+CANDIDATES.update(dict.fromkeys("0123456789", _DIGITS))
+CANDIDATES.update(dict.fromkeys("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_@", _LETTERS))

@@ -1,0 +1,204 @@
+"""JSON-lines and logfmt records.
+
+Well-known keys map onto columns (time, level, message, service, host, component,
+trace/session ids, HTTP fields, latency); every other key is appended to the
+message as `` key=value`` in record order so templates and parameters still see
+it. Nested objects are flattened with dots (``{"service": {"name": "api"}}`` is
+``service.name``). Latency keys are converted to milliseconds: a ``_s``/``_sec``/
+``_seconds`` suffix (and nginx ``request_time``) means seconds, ``_us``/``_ns``
+micro/nanoseconds, anything else milliseconds.
+
+Example::
+
+    >>> from aiops.parsing.structured import parse_json, parse_logfmt
+    >>> f = parse_json('{"ts": 1700000000.5, "level": "warning", "msg": "slow", "user": "bob"}', 0)
+    >>> f.time, f.level, f.message
+    (1700000000500000, 'WARN', 'slow user=bob')
+    >>> parse_logfmt('level=error msg="db down" duration_s=0.25', 0).latency_ms
+    250.0
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from aiops.parsing.fields import Fields
+from aiops.parsing.levels import normalize_level
+from aiops.parsing.timestamps import epoch_number_us, parse_any
+
+
+class InvalidJson(ValueError):
+    """A line that starts like a JSON object but does not parse as one."""
+
+
+_COLUMNS = {
+    "time": ("time", "timestamp", "ts", "@timestamp", "datetime", "date", "asctime", "eventtime"),
+    "level": ("level", "severity", "lvl", "loglevel", "log.level", "levelname", "severity_text", "log_level"),
+    "message": ("msg", "message", "@message", "log", "event"),
+    "service": ("service", "app", "service.name", "application", "service_name", "app_name", "appname"),
+    "host": ("host", "hostname", "host.name", "host.hostname"),
+    "component": ("logger", "component", "logger_name", "logger.name", "log.logger"),
+    "trace": ("trace_id", "traceid", "trace.id", "dd.trace_id"),
+    "session": ("session_id", "sessionid", "session.id"),
+    "status": ("status", "status_code", "http_status", "statuscode", "http.status_code", "http.response.status_code"),
+    "method": ("method", "http_method", "http.method", "http.request.method", "request_method"),
+    "path": ("path", "url", "uri", "request_uri", "http.url", "http.path", "url.path", "http.target"),
+    "bytes": ("bytes", "response_bytes", "body_bytes_sent", "bytes_sent", "http.response.body.bytes"),
+}
+_LATENCY_BASES = ("latency", "duration", "elapsed", "response_time", "took", "request_duration")
+_LATENCY_SCALE = {"": 1.0, "_ms": 1.0, "_millis": 1.0, "_s": 1000.0, "_sec": 1000.0, "_secs": 1000.0,
+                  "_seconds": 1000.0, "_us": 0.001, "_micros": 0.001, "_ns": 0.000001}
+
+# key (lowercase) -> (column, latency scale)
+_KEYMAP: dict[str, tuple[str, float]] = {k: (col, 1.0) for col, keys in _COLUMNS.items() for k in keys}
+for _base in _LATENCY_BASES:
+    for _suffix, _scale in _LATENCY_SCALE.items():
+        _KEYMAP[_base + _suffix] = ("latency", _scale)
+_KEYMAP["request_time"] = ("latency", 1000.0)  # nginx $request_time is in seconds
+_KEYMAP["upstream_response_time"] = ("latency", 1000.0)
+
+_NOT_MAPPED = ("", 0.0)
+# Per-spelling cache of the key lookup (keys repeat on every line of a file).
+_key_cache: dict[str, tuple[str, float]] = {}
+
+
+def _column(key: str) -> tuple[str, float]:
+    found = _key_cache.get(key)
+    if found is None:
+        found = _KEYMAP.get(key.lower().replace("-", "_"), _NOT_MAPPED)
+        if len(_key_cache) < 10_000:
+            _key_cache[key] = found
+    return found
+
+
+def format_value(value: object) -> str:
+    """How an unmapped value is written into the message."""
+    if isinstance(value, str):
+        if value and " " not in value and '"' not in value:
+            return value
+        return json.dumps(value, ensure_ascii=False)
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _path_only(url: str) -> str:
+    if "://" in url:  # absolute URL: keep only the path
+        rest = url.split("://", 1)[1]
+        i = rest.find("/")
+        url = rest[i:] if i >= 0 else "/"
+    return url.split("?", 1)[0].split("#", 1)[0]
+
+
+def _record(items, ref_us: int) -> Fields:
+    """Map (key, value) pairs onto Fields; unmapped or unusable values go into the message."""
+    cols: dict[str, object] = {}
+    extras: list[str] = []
+    for key, value in items:
+        if value.__class__ is dict:  # flatten nested objects
+            _flatten(key, value, cols, extras, ref_us)
+            continue
+        col, scale = _column(key)
+        if col and col not in cols and value is not None:
+            if col in _STR_COLUMNS and value.__class__ is str:  # the common case, no conversion
+                cols[col] = value
+                continue
+            converted = _convert(col, value, scale, ref_us)
+            if converted is not None:
+                cols[col] = converted
+                continue
+        extras.append(f" {key}={format_value(value)}")
+    message = cols.get("message", "")
+    if extras:
+        message = (message + "".join(extras)) if message else "".join(extras)[1:]
+    g = cols.get
+    return Fields(g("time"), g("level"), g("service"), g("host"), g("component"), message,
+                  g("method"), g("path"), g("status"), g("bytes"), g("latency"), g("trace"), g("session"))
+
+
+_STR_COLUMNS = frozenset(("message", "service", "host", "component", "trace", "session"))
+
+
+def _flatten(prefix, obj, cols, extras, ref_us) -> None:
+    for key, value in obj.items():
+        full = f"{prefix}.{key}"
+        if isinstance(value, dict):
+            _flatten(full, value, cols, extras, ref_us)
+            continue
+        col, scale = _column(full)
+        if col and col not in cols and value is not None:
+            converted = _convert(col, value, scale, ref_us)
+            if converted is not None:
+                cols[col] = converted
+                continue
+        extras.append(f" {full}={format_value(value)}")
+
+
+def _convert(col: str, value: object, scale: float, ref_us: int) -> object:
+    """The column value, or None when this value cannot fill the column."""
+    if isinstance(value, list | bool):
+        return None
+    try:
+        if col == "time":
+            if isinstance(value, int | float):
+                return epoch_number_us(value)
+            return parse_any(value, ref_us)  # type: ignore[arg-type]
+        if col == "level":
+            return normalize_level(value)
+        if col == "latency":
+            return float(value) * scale  # type: ignore[arg-type]
+        if col == "status":
+            status = int(value)  # type: ignore[call-overload]
+            return status if 100 <= status <= 599 else None
+        if col == "bytes":
+            return int(value)  # type: ignore[call-overload]
+        if col == "path":
+            return _path_only(str(value))
+        if col == "method":
+            return str(value).upper()
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return value if isinstance(value, str) else format_value(value)
+
+
+def parse_json(line: str, ref_us: int) -> Fields:
+    """A one-line JSON object; raises InvalidJson when the line is not one."""
+    try:
+        obj = json.loads(line)
+    except ValueError as exc:  # json.JSONDecodeError and RecursionError-free ValueErrors
+        raise InvalidJson(str(exc)) from None
+    if not isinstance(obj, dict):
+        raise InvalidJson("not an object")
+    return _record(obj.items(), ref_us)
+
+
+# key=value, key="quoted \" value", or a bare word (which disqualifies the line).
+_PAIR = re.compile(r'([^\s="]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)(?=\s|$)|(\S+)')
+_LOGFMT_START = re.compile(r"[A-Za-z_@][\w.@-]*=")
+
+
+def parse_logfmt(line: str, ref_us: int) -> Fields | None:
+    """A logfmt line (only key=value pairs, at least two, one of them a well-known key)."""
+    if not _LOGFMT_START.match(line):
+        return None
+    pairs = []
+    known = False
+    for key, value, bare in _PAIR.findall(line):
+        if bare:
+            return None
+        if value[:1] == '"':
+            value = value[1:-1]
+            if "\\" in value:
+                value = value.replace('\\"', '"').replace("\\\\", "\\")
+        pairs.append((key, value))
+        known = known or _column(key)[0] in ("time", "level", "message")
+    if len(pairs) < 2 or not known:
+        return None
+    return _record(pairs, ref_us)
