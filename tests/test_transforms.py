@@ -1,0 +1,107 @@
+"""Composite transforms on the FnApiRunner with literal expected values."""
+
+import pyarrow.parquet as pq
+import pytest
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+import apache_beam as beam
+
+from aiops.kpi import KpiAccumulator
+from aiops.parquet_io import WrittenFile
+from aiops.schema import FileStats
+from aiops.sources import expand_inputs
+from aiops.templating.learner import Observation, learn
+from transforms.kpis import ComputeKpis
+from transforms.parse import ParseLogs, StageConfig
+from transforms.templates import MineTemplates, merge_observations
+
+T0 = 1_795_305_600_000_000  # 2026-11-22T00:00:00Z in µs
+
+WEB = (
+    b"2026-11-22T00:00:01Z INFO user 42 logged in\n"
+    b"2026-11-22T00:00:02Z INFO user 43 logged in\n"
+    b"\n"
+    b"2026-11-22T00:00:03Z ERROR payment 9 failed\n"
+    b"bad \xff line\n"
+)
+
+
+@pytest.fixture()
+def files(tmp_path):
+    (tmp_path / "in" / "web").mkdir(parents=True)
+    (tmp_path / "in" / "web" / "a.log").write_bytes(WEB)
+    return expand_inputs([str(tmp_path / "in" / "web" / "a.log")])
+
+
+def _pipeline():
+    return BeamTestPipeline(runner=FnApiRunner())
+
+
+def test_parse_logs_observations_and_stats(tmp_path, files):
+    source = files[0].path
+    with _pipeline() as p:
+        parsed = p | beam.Create(files) | ParseLogs(StageConfig(staging=str(tmp_path / "stg"), run_id="r1"))
+        assert_that(
+            parsed.observations,
+            equal_to([
+                (("web", "user <*> logged in"), (2, T0 + 1_000_000, T0 + 2_000_000, "user 42 logged in")),
+                (("web", "payment <*> failed"), (1, T0 + 3_000_000, T0 + 3_000_000, "payment 9 failed")),
+            ]),
+            label="Observations",
+        )
+        assert_that(parsed.stats, equal_to([FileStats(source, len(WEB), 5, 3, 3, 1, 1)]), label="Stats")
+        assert_that(
+            parsed.written | beam.Map(lambda w: (w.table, w.dt, w.rows)),
+            equal_to([("dead_letter", "2026-11-22", 1)]),
+            label="DeadLetters",
+        )
+
+
+def test_merge_observations_is_order_independent():
+    a = (2, 10, 20, "b example")
+    b = (3, 5, 30, "a example")
+    c = (1, 5, 6, "0 example")
+    assert merge_observations([a, b, c]) == (6, 5, 30, "0 example")
+    assert merge_observations([c, b, a]) == (6, 5, 30, "0 example")
+
+
+def test_mine_templates_one_model_per_service(tmp_path):
+    obs = [
+        (("web", "user <*> logged in"), (2, T0, T0 + 5, "user 1 logged in")),
+        (("web", "user <*> logged in"), (1, T0 - 5, T0, "user 0 logged in")),
+        (("api", "GET <*> 200"), (4, T0, T0, "GET /x 200")),
+    ]
+    with _pipeline() as p:
+        mined = p | beam.Create(obs) | MineTemplates(str(tmp_path / "store.json"), str(tmp_path / "stg"))
+        assert_that(
+            mined.models | beam.Map(lambda kv: (kv[0], [(t.template, t.count, t.first_seen, t.example) for t in kv[1].templates])),
+            equal_to([
+                ("web", [("user <*> logged in", 3, T0 - 5, "user 0 logged in")]),
+                ("api", [("GET <*> 200", 4, T0, "GET /x 200")]),
+            ]),
+        )
+
+
+def test_compute_kpis_writes_one_file_per_day(tmp_path):
+    model = learn("web", [Observation("order <*> placed", 1, T0, T0, "order 1 placed"),
+                          Observation("cache <*> miss", 1, T0 - 1, T0 - 1, "cache 1 miss")])
+    first_seen = {t.template: t.template_id for t in model.templates}
+    t1, t2 = first_seen["order <*> placed"], first_seen["cache <*> miss"]
+    window = 300_000_000
+    partials = [
+        (("web", T0), KpiAccumulator(events=3, errors=1, templates={t1})),
+        (("web", T0), KpiAccumulator(events=1, warnings=1, templates={t2})),
+        (("web", T0 + 86_400_000_000), KpiAccumulator(events=2, templates={t2})),
+    ]
+    with _pipeline() as p:
+        models = p | "Models" >> beam.Create([("web", model)])
+        written = p | "Partials" >> beam.Create(partials) | ComputeKpis(models, str(tmp_path / "stg"), "r1", window)
+        assert_that(written | beam.Map(lambda w: (w.table, w.dt, w.rows)),
+                    equal_to([("kpis", "2026-11-22", 1), ("kpis", "2026-11-23", 1)]))
+    files = sorted((tmp_path / "stg" / "kpis").glob("dt=2026-11-22/*.parquet"))
+    row = pq.read_table(files[0]).to_pylist()[0]
+    assert (row["service"], row["events"], row["errors"], row["warnings"]) == ("web", 4, 1, 1)
+    assert (row["error_rate"], row["distinct_templates"], row["new_templates"]) == (0.25, 2, 1)
+    assert row["run_id"] == "r1"
+    assert isinstance(WrittenFile("kpis", "", "", 0), tuple)
