@@ -37,6 +37,7 @@ from aiops.sources import InputFile, Truncated, read_lines
 from aiops.templating.masking import mask_array
 
 BATCH_EVENTS = 16_384
+PROGRESS_EVERY_MASK = 0x3FFF  # report progress every 16,384 lines
 STAGED_SCHEMA = arrow_schema(ParsedEvent).append(pa.field("masked", pa.string()))
 DEAD_LETTER_SCHEMA = arrow_schema(DeadLetter)
 
@@ -124,10 +125,8 @@ class ParseFileFn(beam.DoFn):
 
         def on_bytes(n: int) -> None:
             stats["bytes"] += n
-            self.progress.add(nbytes=n, lines=stats["lines"] - self.progress_lines)
-            self.progress_lines = stats["lines"]
+            self.progress.add(nbytes=n)
 
-        self.progress_lines = 0
         with FileSystems.create(staged_path, compression_type="uncompressed") as fh:
             writer = pq.ParquetWriter(fh, STAGED_SCHEMA, compression="lz4")
 
@@ -167,12 +166,14 @@ class ParseFileFn(beam.DoFn):
                                            raw.tail[:65536], len(raw.tail), ""))
                     continue
                 line_no += 1
+                if not line_no & PROGRESS_EVERY_MASK:
+                    self.progress.add(lines=PROGRESS_EVERY_MASK + 1)
                 take(parser.feed(raw, line_no))
             take(parser.finish())
             flush()
             writer.close()
         stats["lines"] = line_no
-        self.progress.add(lines=line_no - self.progress_lines, files=1)
+        self.progress.add(lines=line_no & PROGRESS_EVERY_MASK, files=1)
         file_stats = FileStats(f.path, stats["bytes"], line_no, stats["events"], stats["event_lines"],
                                stats["dead"], parser.blank_lines)
         self.lines.inc(line_no)
