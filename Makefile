@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install format lint typecheck test demo bench eval-parsing clean
+.PHONY: install format lint typecheck test demo bench eval-parsing eval-extraction clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -37,6 +37,9 @@ bench: install
 
 eval-parsing: install
 	$(BIN)/aiops eval parsing --data ../shared/data/loghub-2k
+
+eval-extraction: install
+	$(BIN)/aiops eval parsing --data ../shared/data/loghub-2k --extraction
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -5,10 +5,17 @@ For every system directory under ``--data`` holding ``*_structured*.csv`` (colum
 :class:`~aiops.templating.TemplateConfig` (service = system name) and matched line by line; the
 table gives GA, PA, FGA, FTA (see :mod:`aiops.eval.metrics`) and lines/s, per system and averaged.
 
+With ``--extraction`` it measures the step before: each system's raw ``<Name>.log`` goes through
+the real ``aiops batch`` job with the system's header format and with ``--format auto``, and the
+table gives the share of lines whose extracted message equals ``Content`` (see
+:mod:`aiops.eval.extraction`; header formats come from ``DIR/../README.md``,
+``DIR/<System>/format.txt`` or ``--formats FILE``).
+
 Example::
 
     python -m aiops.eval.parsing --data ../shared/data/loghub-2k
     python -m aiops.eval.parsing --data ../shared/data/loghub-2k --json
+    python -m aiops.eval.parsing --data ../shared/data/loghub-2k --extraction
 """
 
 from __future__ import annotations
@@ -97,13 +104,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", required=True, type=Path, help="directory of <System>/ sub-directories")
     parser.add_argument("--system", action="append", help="only these systems (repeatable)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--extraction", action="store_true",
+                        help="measure message extraction instead: run 'aiops batch' over each raw <Name>.log "
+                             "with the system's header format and with --format auto, compare with Content")
+    parser.add_argument("--formats", type=Path, metavar="FILE",
+                        help="with --extraction: JSON {system: header spec}, overriding DIR/../README.md "
+                             "and DIR/<System>/format.txt")
     args = parser.parse_args(argv)
+    if args.formats and not args.extraction:
+        parser.error("--formats needs --extraction")
     try:
-        rows = run(args.data, args.system)
-    except (FileNotFoundError, NotADirectoryError) as e:
+        if args.extraction:
+            from aiops.eval import extraction
+
+            rows = extraction.run(args.data, args.system, args.formats)
+            table = extraction.format_table(rows)
+        else:
+            rows = run(args.data, args.system)
+            table = format_table(rows)
+    except (FileNotFoundError, NotADirectoryError, ValueError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(json.dumps(rows, indent=2) if args.json else format_table(rows))
+    print(json.dumps(rows, indent=2) if args.json else table)
     return 0
 
 
