@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"aiops: error: unknown command {command!r}\n{_usage()}", file=sys.stderr)
         return 2
-    module_name = COMMANDS[command][0]
+    module_name = COMMANDS[command][0] or ""
     if command == "eval":
         if not rest or rest[0] not in EVALS:
             print(f"aiops eval: error: choose one of {', '.join(EVALS)}", file=sys.stderr)

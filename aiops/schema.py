@@ -102,7 +102,7 @@ class TemplateRow(NamedTuple):
     service: str
     first_seen: TimestampUs
     last_seen: TimestampUs
-    count: int
+    count: int  # type: ignore[assignment]  # a column name; shadows tuple.count on purpose
     example: str
 
 
@@ -154,7 +154,7 @@ _SCALARS: dict[object, pa.DataType] = {
 def _arrow_type(annotation: object) -> tuple[pa.DataType, bool]:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType")):
+    if origin in (typing.Union, __import__("types").UnionType):
         inner = [a for a in args if a is not type(None)]
         return _arrow_type(inner[0])[0], True
     if origin is list:
@@ -173,7 +173,7 @@ def arrow_schema(row_type: type) -> pa.Schema:
 def rows_to_table(row_type: type, rows: list) -> pa.Table:
     """Build an Arrow table from a list of rows of ``row_type``."""
     schema = arrow_schema(row_type)
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema.names]
+    columns: list = list(zip(*rows, strict=True)) if rows else [[] for _ in schema.names]
     arrays = []
     for field, values in zip(schema, columns, strict=True):
         if field.type == _TIMESTAMP_TYPE:

@@ -158,7 +158,7 @@ class ParseFileFn(beam.DoFn):
 
             line_no = 0
             for raw in read_lines(f.path, on_bytes):
-                if type(raw) is Truncated:
+                if isinstance(raw, Truncated):
                     # The cut-off tail is a physical line we did read, however short.
                     n = 1 if raw.tail else 0
                     line_no += n

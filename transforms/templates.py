@@ -38,12 +38,12 @@ READ_BATCH = 65_536
 
 def merge_observations(values) -> tuple[int, int, int, str]:
     """Combine (count, first, last, example) tuples; the example of the earliest wins."""
-    count, first, last, example = 0, None, None, ""
-    for n, lo, hi, ex in values:
+    count, first, last, example = 0, 0, 0, ""
+    for i, (n, lo, hi, ex) in enumerate(values):
         count += n
-        if first is None or lo < first or (lo == first and ex < example):
+        if i == 0 or lo < first or (lo == first and ex < example):
             first, example = lo, ex
-        last = hi if last is None else max(last, hi)
+        last = hi if i == 0 else max(last, hi)
     return count, first, last, example
 
 

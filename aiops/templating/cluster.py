@@ -67,9 +67,9 @@ def cluster_templates(
     members: dict[int, list[_Member]] = {}
     for text, weight in zip(masked, weights, strict=True):
         tokens, gaps = tokenize(text)
-        seed = next((s for _, s, st in by_len.get(len(tokens), ()) if fits(st, tokens)), None)
-        if seed is not None:
-            template_of[text] = template_of[seed]
+        known = next((s for _, s, st in by_len.get(len(tokens), ()) if fits(st, tokens)), None)
+        if known is not None:
+            template_of[text] = template_of[known]
             continue
         cluster, _ = drain.add_log_message(" ".join(tokens))
         members.setdefault(cluster.cluster_id, []).append(_Member(tokens, gaps, weight, text))

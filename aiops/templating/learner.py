@@ -43,7 +43,7 @@ class TemplateConfig:
 
 class Observation(NamedTuple):
     masked: str
-    count: int
+    count: int  # type: ignore[assignment]
     first_seen: int  # µs since epoch, UTC
     last_seen: int
     example: str
@@ -64,7 +64,7 @@ class TemplateInfo(NamedTuple):
     template: str
     first_seen: int
     last_seen: int
-    count: int  # events in this run
+    count: int  # type: ignore[assignment]  # events in this run
     example: str
 
 
