@@ -89,7 +89,9 @@ LOGFMT = re.compile(
 JAVA = re.compile(r"^2026-11-2\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARN|ERROR) \[[\w-]+\] [\w.]+ - .+$")
 JAVA_CONT = re.compile(r"^(\tat \S+\(.*\)|\t\.\.\. \d+ more|Caused by: \S+: .*|[\w.]+(Exception|Error): .*)$")
 PYLOG = re.compile(r"^2026-11-2\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR) [\w.]+: .+$")
-PY_CONT = re.compile(r"^(Traceback \(most recent call last\):|  File \".*\", line \d+, in \w+|    .+|[\w.]+: .*)$")
+PY_CONT = re.compile(
+    r"^(Traceback \(most recent call last\):|  File \".*\", line \d+, in \w+|    .+|[\w.]+: .*)$"
+)
 
 
 def test_every_format_is_present_and_well_formed(small: Path) -> None:
@@ -122,8 +124,12 @@ def test_literal_sample_lines_match_their_format() -> None:
         '203.0.113.7 - - [22/Nov/2026:14:12:03 +0000] "GET /api/products/4711 HTTP/1.1" 502 311 "-" '
         '"curl/8.5.0" 0.842'
     )
-    assert SYSLOG.match("<38>Nov 22 02:11:09 bastion-2 sshd[4242]: Failed password for root from 1.2.3.4 port 5 ssh2")
-    assert JAVA.match("2026-11-22 10:00:00,123 INFO [main] com.shop.inventory.StockService - Reserved 3 units")
+    assert SYSLOG.match(
+        "<38>Nov 22 02:11:09 bastion-2 sshd[4242]: Failed password for root from 1.2.3.4 port 5 ssh2"
+    )
+    assert JAVA.match(
+        "2026-11-22 10:00:00,123 INFO [main] com.shop.inventory.StockService - Reserved 3 units"
+    )
     t = [to_ms(dt.datetime(2026, 11, 2, 9, 5, 7, 45000))]
     assert fmt_iso_ms(t) == ["2026-11-02T09:05:07.045Z"]
     assert fmt_java(t) == ["2026-11-02 09:05:07,045"]
@@ -228,7 +234,10 @@ def test_damaged_files_have_the_documented_properties(tmp_path: Path) -> None:
 
     gz = files["truncated.log.gz"]
     recovered = zlib.decompressobj(wbits=31).decompress(gz)
-    assert recovered.endswith(b"\n") and recovered.count(b"\n") == exp["truncated.log.gz"]["physical_lines"] == 2100
+    assert (
+        recovered.endswith(b"\n")
+        and recovered.count(b"\n") == exp["truncated.log.gz"]["physical_lines"] == 2100
+    )
     got = []
     with pytest.raises(EOFError), gzip.open(tmp_path / "truncated.log.gz") as fh:
         for line in fh:
@@ -237,7 +246,10 @@ def test_damaged_files_have_the_documented_properties(tmp_path: Path) -> None:
 
     for name, raw in (
         ("rotated.log.bz2", bz2.decompress(files["rotated.log.bz2"])),
-        ("rotated.log.zst", zstandard.ZstdDecompressor().decompressobj().decompress(files["rotated.log.zst"])),
+        (
+            "rotated.log.zst",
+            zstandard.ZstdDecompressor().decompressobj().decompress(files["rotated.log.zst"]),
+        ),
     ):
         assert _physical(raw) == exp[name]["physical_lines"] == 500
         assert raw.split(b"\n")[:-1].count(b"") == exp[name]["blank"] == 20
@@ -245,3 +257,20 @@ def test_damaged_files_have_the_documented_properties(tmp_path: Path) -> None:
     # deterministic
     again = damaged.write_damaged(tmp_path / "again")
     assert again == exp and (tmp_path / "again" / "truncated.log.gz").read_bytes() == gz
+
+
+def test_demo_table_formatting() -> None:
+    from aiops.demo import format_table
+
+    when = dt.datetime(2026, 11, 22, 14, 10, tzinfo=dt.UTC)
+    text = format_table(
+        ["service", "window_start", "events", "error_rate"],
+        [("web", when, 1234, 0.25), ("db", None, 5, None)],
+    )
+    assert text.splitlines() == [
+        "service  window_start         events  error_rate",
+        "-------  -------------------  ------  ----------",
+        "web      2026-11-22 14:10:00   1,234        0.25",
+        "db       -                         5           -",
+        "(2 rows)",
+    ]

@@ -1,11 +1,11 @@
 """Composite transforms on the FnApiRunner with literal expected values."""
 
+import apache_beam as beam
 import pyarrow.parquet as pq
 import pytest
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
-import apache_beam as beam
 
 from aiops.kpi import KpiAccumulator
 from aiops.parquet_io import WrittenFile

@@ -38,7 +38,6 @@ Example::
 from __future__ import annotations
 
 import bz2
-import gzip
 import json
 import zlib
 from pathlib import Path

@@ -1,0 +1,143 @@
+"""``make bench``: throughput and peak memory of the whole batch job vs a plain drain3 loop.
+
+For each size (default 1M and 2M lines) it generates the seeded sample (24 rotated files over
+6 services, so two workers can share them), then
+
+* runs ``aiops batch --input 'DIR/logs/*/*' --output DIR/out --no-validate --direct_num_workers 2``
+  as a subprocess, measuring wall-clock lines/s (``lines_read`` of the run manifest / wall time,
+  start-up included) and the peak RSS of the whole process tree (psutil, polled every 0.2 s,
+  RSS of the process plus all its children summed);
+* runs ``bench/drain_loop.py`` (one process, drain3 with an explicit config) over the same files.
+
+Prints one table: size, job lines/s, drain loop lines/s, ratio job/drain, job peak RSS MiB.
+
+Example::
+
+    .venv/bin/python bench/bench.py
+    .venv/bin/python bench/bench.py --sizes 200000 --keep /tmp/bench-data
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from aiops.sample.generator import generate  # noqa: E402
+
+
+def aiops_command() -> list[str]:
+    script = Path(sys.executable).with_name("aiops")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "aiops.cli"]
+
+
+def run_measured(cmd: list[str], poll_s: float = 0.2) -> tuple[int, float, int, str]:
+    """Run ``cmd``; return (exit code, wall seconds, peak RSS bytes of the tree, stdout)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ps = psutil.Process(proc.pid)
+    peak = 0
+    with tempfile.TemporaryFile("w+") as sink:
+        pump = threading.Thread(target=lambda: sink.write(proc.stdout.read() if proc.stdout else ""))
+        pump.start()
+        while proc.poll() is None:
+            total = 0
+            try:
+                tree = [ps, *ps.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                tree = []
+            for p in tree:
+                try:
+                    total += p.memory_info().rss
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    pass
+            peak = max(peak, total)
+            time.sleep(poll_s)
+        pump.join()
+        wall = time.perf_counter() - t0
+        sink.seek(0)
+        return proc.returncode, wall, peak, sink.read()
+
+
+def bench_size(work: Path, size: int, workers: int) -> dict[str, float]:
+    logs, out = work / "logs", work / "out"
+    t0 = time.perf_counter()
+    gt = generate(logs, lines=size)
+    gen_s = time.perf_counter() - t0
+    print(
+        f"[{size:,}] generated {gt.total_lines:,} lines in {len(gt.files)} files in {gen_s:.1f}s", flush=True
+    )
+    glob_ = f"{logs}/*/*"
+    cmd = [*aiops_command(), "batch", "--input", glob_, "--output", str(out), "--no-validate"]
+    cmd += ["--direct_num_workers", str(workers)]
+    rc, wall, peak, output = run_measured(cmd)
+    if rc != 0:
+        print(output[-4000:])
+        raise SystemExit(f"batch job failed with exit {rc}: {' '.join(cmd)}")
+    manifest = json.loads(max((out / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime).read_text())
+    lines = int(manifest["lines_read"])
+    print(f"[{size:,}] job: {lines:,} lines in {wall:.1f}s, peak RSS {peak / 2**20:,.0f} MiB", flush=True)
+    rc, dwall, dpeak, dout = run_measured([sys.executable, str(ROOT / "bench" / "drain_loop.py"), glob_])
+    if rc != 0:
+        raise SystemExit(f"drain loop failed: {dout[-2000:]}")
+    drain = json.loads(dout.strip().splitlines()[-1])
+    print(f"[{size:,}] drain loop: {drain['lines']:,} lines in {drain['seconds']:.1f}s", flush=True)
+    return {
+        "size": size, "lines": lines, "generate_s": gen_s, "job_s": wall, "job_lps": lines / wall,
+        "drain_lps": drain["lines_per_s"], "job_peak_mib": peak / 2**20, "drain_peak_mib": dpeak / 2**20,
+    }  # fmt: skip
+
+
+def table(results: list[dict[str, float]]) -> str:
+    head = ["size", "lines", "job s", "job lines/s", "drain lines/s", "ratio", "job peak RSS MiB"]
+    rows = [
+        [f"{r['size']:,}", f"{r['lines']:,}", f"{r['job_s']:.1f}", f"{r['job_lps']:,.0f}",
+         f"{r['drain_lps']:,.0f}", f"{r['job_lps'] / r['drain_lps']:.2f}", f"{r['job_peak_mib']:,.0f}"]
+        for r in results
+    ]  # fmt: skip
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", default="1000000,2000000", help="comma-separated line counts")
+    p.add_argument("--keep", type=Path, default=None, help="keep generated data and outputs here")
+    p.add_argument("--workers", type=int, default=2, help="--direct_num_workers for the job")
+    a = p.parse_args(argv)
+    sizes = [int(s.replace("_", "")) for s in a.sizes.split(",") if s.strip()]
+    base = a.keep or Path(tempfile.mkdtemp(prefix="aiops-bench-"))
+    results = []
+    try:
+        for size in sizes:
+            results.append(bench_size(base / f"size-{size}", size, a.workers))
+    finally:
+        if a.keep is None:
+            shutil.rmtree(base, ignore_errors=True)
+    print()
+    print(table(results))
+    print(
+        f"(job: whole `aiops batch` process tree, {a.workers} workers, start-up included; ratio = job/drain)"
+    )
+    if a.keep:
+        (a.keep / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
+        print(f"data and results kept in {a.keep}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
