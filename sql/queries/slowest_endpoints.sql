@@ -1,14 +1,20 @@
 -- slowest_endpoints: which HTTP endpoints are slowest? Latency percentiles (ms)
--- by service, method and path over events that carry a latency.
+-- by service, method and endpoint over events that carry a latency. The endpoint
+-- is the path with id-like segments (numbers, UUIDs, hex, ids with digits) as :id,
+-- so /api/orders/123 and /api/orders/456 are one endpoint.
 --
 -- Parameters:
 --   $limit        = 20    how many endpoints to return
 --   $service      = NULL  only this service (NULL: every service)
 --   $min_requests = 1     ignore endpoints with fewer timed requests
 with timed_requests as (
-    select service, http_method, http_path, latency_ms
+    select
+        service,
+        http_method,
+        regexp_replace(http_path, '/[^/]*[0-9][^/]*', '/:id', 'g') as http_path,
+        latency_ms
     from events
-    where latency_ms is not null
+    where latency_ms is not null and http_path is not null
         and ($service is null or service = $service)
 ),
 
