@@ -31,19 +31,23 @@ from __future__ import annotations
 
 import re
 
+from aiops.parsing.access import parse_access
 from aiops.parsing.fields import Fields
 from aiops.parsing.levels import SYSLOG_SEVERITY, normalize_level
+from aiops.parsing.levels import _cache as _level_cache
 from aiops.parsing.structured import parse_json, parse_logfmt
 from aiops.parsing.timestamps import (
+    DAY,
     ISO_PATTERN,
     MONTHS,
+    SECOND,
     civil_us,
     fraction_us,
-    offset_us,
     parse_any,
     parse_epoch,
     parse_iso,
     with_inferred_year,
+    year_of,
 )
 
 _LEVEL_WORDS = (
@@ -79,7 +83,16 @@ def parse_generic(line: str, ref_us: int) -> Fields | None:
         t = parse_epoch(ts)
     if t is None:
         return None
-    return Fields(t, normalize_level(lvl) if lvl else None, None, None, pl or lg or lg2, msg)
+    if lvl:
+        level = _level_cache.get(lvl)
+        if level is None:
+            level = normalize_level(lvl)
+    else:
+        level = None
+    return _new(Fields, (t, level, None, None, pl or lg or lg2, msg, None, None, None, None, None, None, None))
+
+
+_new = tuple.__new__
 
 
 _BRACKET = re.compile(r"\[([^\]]+)\]\s*" + _REST, re.S)
@@ -95,40 +108,6 @@ def parse_bracketed(line: str, ref_us: int) -> Fields | None:
     if t is None:
         return None
     return Fields(t, normalize_level(lvl) if lvl else None, None, None, pl or lg or lg2 or thr or None, msg)
-
-
-_ACCESS = re.compile(
-    r"(\S+) \S+ (\S+) \[(\d\d?)/([A-Za-z]{3})/(\d{4}):(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?: ([+-]\d{4}))?\] "
-    r'"((?:[^"\\]|\\.)*)" (\d{3}) (\d+|-)'
-    r'(?: "(?:[^"\\]|\\.)*" "(?:[^"\\]|\\.)*")?(.*)$'
-)
-_REQUEST_TIME = re.compile(r"\s(\d+\.\d+)\s*$")
-
-
-def parse_access(line: str, ref_us: int) -> Fields | None:
-    """nginx/Apache access log, common or combined, optional trailing request time (s)."""
-    m = _ACCESS.match(line)
-    if m is None:
-        return None
-    client, user, d, mon, y, h, mi, s, frac, tz, request, status, size, tail = m.groups()
-    month = MONTHS.get(mon.lower())
-    t = civil_us(int(y), month, int(d), int(h), int(mi), int(s), fraction_us(frac)) if month else None
-    if t is None:
-        return None
-    t -= offset_us(tz)
-    code = int(status)
-    method = path = None
-    parts = request.split(" ")
-    if len(parts) == 3 and parts[0].isalpha() and parts[0].isupper():
-        method, path = parts[0], parts[1].split("?", 1)[0]
-    latency = None
-    if tail:
-        rt = _REQUEST_TIME.search(" " + tail)
-        latency = float(rt.group(1)) * 1000.0 if rt else None
-    level = "ERROR" if code >= 500 else "WARN" if code >= 400 else "INFO"
-    message = f"{request} {status} client={client}" if user == "-" else f"{request} {status} client={client} user={user}"
-    return Fields(t, level, None, None, None, message, method, path, code,
-                  None if size == "-" else int(size), latency)
 
 
 _RFC5424 = re.compile(
@@ -155,10 +134,32 @@ def parse_syslog5424(line: str, ref_us: int) -> Fields | None:
 
 
 _RFC3164 = re.compile(
-    r"(?:<(\d{1,3})>)?([A-Z][a-z]{2}) +(\d\d?) (\d\d):(\d\d):(\d\d)(?:\.(\d+))? (\S+) "
+    r"(?:<(\d{1,3})>)?([A-Z][a-z]{2} +\d\d? \d\d:\d\d):(\d\d)(?:\.(\d+))? (\S+) "
     r"(?:([^\s:\[\]]+)(?:\[[^\]\s]*\])?:(?: |$))?(.*)$",
     re.S,
 )
+# reference time -> {"Mon dd HH:MM": (µs in the reference year or None, µs a year before, fields)}
+_minutes_by_ref: dict[int, dict[str, tuple]] = {}
+
+
+def _syslog_minute(minute: str, ref_us: int) -> tuple:
+    cache = _minutes_by_ref.get(ref_us)
+    if cache is None:
+        if len(_minutes_by_ref) > 256:
+            _minutes_by_ref.clear()
+        _minutes_by_ref[ref_us] = cache = {}
+    mon, d, hm = minute.split()
+    month = MONTHS.get(mon.lower())
+    if month is None:
+        entry: tuple = (None, None, None)
+    else:
+        day, h, mi = int(d), int(hm[:2]), int(hm[3:])
+        year = year_of(ref_us)
+        b0 = civil_us(year, month, day, h, mi, 0)
+        entry = (b0, None if b0 is None else civil_us(year - 1, month, day, h, mi, 0), (month, day, h, mi))
+    if len(cache) < 10_000:
+        cache[minute] = entry
+    return entry
 
 
 def parse_syslog3164(line: str, ref_us: int) -> Fields | None:
@@ -166,15 +167,24 @@ def parse_syslog3164(line: str, ref_us: int) -> Fields | None:
     m = _RFC3164.match(line)
     if m is None:
         return None
-    pri, mon, d, h, mi, s, frac, host, tag, msg = m.groups()
-    month = MONTHS.get(mon.lower())
-    if month is None:
+    pri, minute, s, frac, host, tag, msg = m.groups()
+    cache = _minutes_by_ref.get(ref_us)
+    entry = cache.get(minute) if cache is not None else None
+    b0, b1, args = entry or _syslog_minute(minute, ref_us)
+    sec = int(s)
+    if b0 is not None and sec < 60:  # the common case: as with_inferred_year, from cached minutes
+        off = sec * SECOND + (int((frac + "00000")[:6]) if frac else 0)
+        t = b0 + off
+        if t > ref_us + DAY:
+            t = None if b1 is None else b1 + off
+    elif args is None:
         return None
-    t = with_inferred_year(month, int(d), int(h), int(mi), int(s), fraction_us(frac), ref_us)
+    else:
+        t = with_inferred_year(*args, sec, fraction_us(frac), ref_us)
     if t is None:
         return None
     level = SYSLOG_SEVERITY[int(pri) & 7] if pri else None
-    return Fields(t, level, tag, host, tag, msg)
+    return _new(Fields, (t, level, tag, host, tag, msg, None, None, None, None, None, None, None))
 
 
 def parse_syslog(line: str, ref_us: int) -> Fields | None:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiops.parsing.fields import Fields
 from aiops.parsing.formats import CANDIDATES
 from aiops.parsing.levels import infer_level
 from aiops.parsing.multiline import is_continuation
@@ -53,6 +52,9 @@ class ParseConfig:
 
 _AUTO, _RAW, _SPEC = 0, 1, 2
 _new = tuple.__new__
+_PE = ParsedEvent
+_DEFAULT_ORDER = dict(CANDIDATES)
+_ORDERS: dict = {}  # format function -> the candidate order with it first (shared, never mutated)
 
 
 class LogParser:
@@ -66,9 +68,13 @@ class LogParser:
         self._max = config.max_line_bytes
         self._service = config.default_service
         self._last_time: int | None = None
-        self._last_fn = None  # the auto-mode format that matched last: tried first
-        # The event being built: [fields, line_no, line_count, time, time_source, extra lines or None]
-        self._pending: list | None = None
+        # Auto mode: per first character, the formats to try; the one that matched
+        # last comes first (one file is usually one format).
+        self._order = _DEFAULT_ORDER
+        # The event being built, already as a ParsedEvent with line_count 1, and its
+        # continuation lines (None while it is a single line).
+        self._event: ParsedEvent | None = None
+        self._extra: list[str] | None = None
         if config.format == "auto":
             self._mode = _AUTO
         elif config.format == "raw":
@@ -81,10 +87,10 @@ class LogParser:
         """Consume one physical line (without its newline); return the items completed by it."""
         if len(raw) > self._max:
             return self._dead(raw, line_no, "line_too_long")
-        if b"\x00" in raw:
+        if 0 in raw:
             return self._dead(raw, line_no, "nul_bytes")
         try:
-            line = raw.decode("utf-8")
+            line = raw.decode()
         except UnicodeDecodeError:
             return self._dead(raw, line_no, "invalid_utf8")
         if not line or line.isspace():
@@ -92,58 +98,49 @@ class LogParser:
             return []
         if line[-1] == "\r":  # tolerate callers that split on \n only
             line = line[:-1]
-        pending = self._pending
         mode = self._mode
-        if mode == _RAW:
-            return self._start(Fields(None, None, None, None, None, line), line_no)
-        first = line[0]
-        if pending is not None and (first == " " or first == "\t"):
-            return self._join(pending, line)
-        if mode == _SPEC:
-            fields = self._spec.parse(line, self._ref)
-            if fields is not None:
-                return self._start(fields, line_no)
-            if pending is not None and is_continuation(line, pending[2]):
-                return self._join(pending, line)
-            return self._dead(raw, line_no, "format_mismatch")
-        fields = None
-        candidates = CANDIDATES.get(first)
-        if candidates:
-            last = self._last_fn
-            try:
-                if last is not None and last in candidates:
-                    fields = last(line, self._ref)
-                if fields is None:
-                    for fn in candidates:
-                        if fn is not last:
-                            fields = fn(line, self._ref)
+        if mode == _AUTO:
+            first = line[0]
+            if (first == " " or first == "\t") and self._event is not None:
+                return self._join(line)
+            fields = None
+            candidates = self._order.get(first)
+            if candidates:
+                ref = self._ref
+                try:
+                    fields = candidates[0](line, ref)
+                    if fields is None and len(candidates) > 1:
+                        for fn in candidates[1:]:
+                            fields = fn(line, ref)
                             if fields is not None:
-                                self._last_fn = fn
+                                self._prefer(fn)
                                 break
-            except InvalidJson:
-                return self._dead(raw, line_no, "invalid_json")
-        if fields is None:
-            if pending is not None and is_continuation(line, pending[2]):
-                return self._join(pending, line)
-            fields = Fields(None, None, None, None, None, line)
-        return self._start(fields, line_no)
-
-    def finish(self) -> list[ParsedEvent | DeadLetter]:
-        """Flush the pending (possibly multi-line) event."""
-        return self._flush()
-
-    @staticmethod
-    def _join(pending: list, line: str) -> list:
-        pending[2] += 1
-        if pending[5] is None:
-            pending[5] = [line]
+                except InvalidJson:
+                    return self._dead(raw, line_no, "invalid_json")
+            if fields is None:
+                if self._event is not None and is_continuation(line, self._lines()):
+                    return self._join(line)
+                fields = (None, None, None, None, None, line, None, None, None, None, None, None, None)
+        elif mode == _RAW:
+            fields = (None, None, None, None, None, line, None, None, None, None, None, None, None)
         else:
-            pending[5].append(line)
-        return []
-
-    def _start(self, fields: Fields, line_no: int) -> list:
-        out = self._flush()
-        t = fields.time
+            first = line[0]
+            if (first == " " or first == "\t") and self._event is not None:
+                return self._join(line)
+            fields = self._spec.parse(line, self._ref)
+            if fields is None:
+                if self._event is not None and is_continuation(line, self._lines()):
+                    return self._join(line)
+                return self._dead(raw, line_no, "format_mismatch")
+        # Start a new event (inlined: this is the hot path).
+        prev = self._event
+        if prev is None:
+            out = []
+        elif self._extra is None:
+            out = [prev]
+        else:
+            out = self._flush()
+        t = fields[0]
         if t is not None:
             self._last_time = t
             source = TIME_RECORD
@@ -151,24 +148,50 @@ class LogParser:
             t, source = self._last_time, TIME_INHERITED
         else:
             t, source = self._ref, TIME_FILE
-        self._pending = [fields, line_no, 1, t, source, None]
+        msg = fields[5]
+        # tuple.__new__ skips the generated keyword-handling __new__.
+        self._event = _new(_PE, (
+            self.source, line_no, 1, t, source, fields[2] or self._service, fields[3],
+            fields[1] or infer_level(msg), fields[4], msg, fields[6], fields[7], fields[8],
+            fields[9], fields[10], fields[11], fields[12],
+        ))
         return out
 
+    def finish(self) -> list[ParsedEvent | DeadLetter]:
+        """Flush the pending (possibly multi-line) event."""
+        return [] if self._event is None else self._flush()
+
+    def _prefer(self, fn) -> None:
+        """Try ``fn`` first from now on, for every first character it applies to."""
+        order = _ORDERS.get(fn)
+        if order is None:
+            _ORDERS[fn] = order = {
+                first: (fn, *(c for c in cands if c is not fn)) if fn in cands else cands
+                for first, cands in CANDIDATES.items()
+            }
+        self._order = order
+
+    def _lines(self) -> int:
+        return 1 if self._extra is None else 1 + len(self._extra)
+
+    def _join(self, line: str) -> list:
+        if self._extra is None:
+            self._extra = [line]
+        else:
+            self._extra.append(line)
+        return []
+
     def _flush(self) -> list:
-        p = self._pending
-        if p is None:
+        ev = self._event
+        if ev is None:
             return []
-        self._pending = None
-        f, line_no, count, t, source, extra = p
-        message = f.message if extra is None else f.message + "\n" + "\n".join(extra)
-        # tuple.__new__ skips the generated keyword-handling __new__ (hot path).
-        _time, level, service, host, component, first, *http = f
-        return [
-            _new(ParsedEvent, (
-                self.source, line_no, count, t, source, service or self._service, host,
-                level or infer_level(first), component, message, *http,
-            ))
-        ]
+        self._event = None
+        extra = self._extra
+        if extra is None:
+            return [ev]
+        self._extra = None
+        message = ev[9] + "\n" + "\n".join(extra)
+        return [_new(_PE, (*ev[:2], 1 + len(extra), *ev[3:9], message, *ev[10:]))]
 
     def _dead(self, raw: bytes, line_no: int, reason: str) -> list:
         # Damaged lines end the pending event: they are never joined into it.
@@ -184,7 +207,7 @@ def is_event_start(raw: bytes) -> bool:
     That is: a recognised format with a timestamp, so a reader may split a big file
     just before it without cutting a multi-line event in two.
     """
-    if not raw or b"\x00" in raw:
+    if not raw or 0 in raw:
         return False
     try:
         line = raw.decode("utf-8")

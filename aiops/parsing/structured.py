@@ -24,6 +24,7 @@ import json
 import re
 
 from aiops.parsing.fields import Fields
+from aiops.parsing.levels import _cache as _level_cache
 from aiops.parsing.levels import normalize_level
 from aiops.parsing.timestamps import epoch_number_us, parse_any
 
@@ -97,53 +98,101 @@ def _path_only(url: str) -> str:
     return url.split("?", 1)[0].split("#", 1)[0]
 
 
+# Fields position of each column; per key spelling: (position or -1, kind, column, latency scale).
+_SLOTS = {c: i for i, c in enumerate(("time", "level", "service", "host", "component", "message", "method",
+                                      "path", "status", "bytes", "latency", "trace", "session"))}
+_STR, _LEVEL, _LATENCY, _TIME, _OTHER = 1, 2, 3, 4, 0
+_KIND = {**dict.fromkeys(("message", "service", "host", "component", "trace", "session"), _STR),
+         "level": _LEVEL, "latency": _LATENCY, "time": _TIME}
+_slot_cache: dict[str, tuple[int, int, str, float]] = {}
+
+
+def _slot(key: str) -> tuple[int, int, str, float]:
+    col, scale = _column(key)
+    found = (_SLOTS[col], _KIND.get(col, _OTHER), col, scale) if col else (-1, _OTHER, col, scale)
+    if len(_slot_cache) < 10_000:
+        _slot_cache[key] = found
+    return found
+
+
 def _record(items, ref_us: int) -> Fields:
     """Map (key, value) pairs onto Fields; unmapped or unusable values go into the message."""
-    cols: dict[str, object] = {}
+    vals: list = [None] * 13  # a filled column is never None: first well-formed value wins
     extras: list[str] = []
+    cache_get = _slot_cache.get
     for key, value in items:
-        if value.__class__ is dict:  # flatten nested objects
-            _flatten(key, value, cols, extras, ref_us)
+        cls = value.__class__
+        if cls is dict:  # flatten nested objects
+            _flatten(key, value, vals, extras, ref_us)
             continue
-        col, scale = _column(key)
-        if col and col not in cols and value is not None:
-            if col in _STR_COLUMNS and value.__class__ is str:  # the common case, no conversion
-                cols[col] = value
+        i, kind, col, scale = cache_get(key) or _slot(key)
+        if i >= 0 and vals[i] is None and value is not None:
+            if cls is str:
+                if kind == 1:  # _STR: the common case, no conversion
+                    vals[i] = value
+                    continue
+                if kind == 4:  # _TIME, as _convert does it
+                    try:
+                        t = parse_any(value, ref_us)
+                    except (TypeError, ValueError, OverflowError):
+                        t = None
+                    if t is not None:
+                        vals[i] = t
+                        continue
+                elif kind == 2:  # _LEVEL
+                    level = _level_cache.get(value)
+                    if level is not None:
+                        vals[i] = level
+                        continue
+                elif kind == 3:  # _LATENCY
+                    try:
+                        vals[i] = float(value) * scale
+                        continue
+                    except (TypeError, ValueError, OverflowError):
+                        pass
+            elif cls is float and kind == 3:  # _LATENCY
+                vals[i] = value * scale
                 continue
             converted = _convert(col, value, scale, ref_us)
             if converted is not None:
-                cols[col] = converted
+                vals[i] = converted
                 continue
-        extras.append(f" {key}={format_value(value)}")
-    message = cols.get("message", "")
+        if cls is str and value and " " not in value and '"' not in value:
+            extras.append(f" {key}={value}")
+        else:
+            extras.append(f" {key}={format_value(value)}")
+    message = vals[5]
     if extras:
-        message = (message + "".join(extras)) if message else "".join(extras)[1:]
-    g = cols.get
-    return Fields(g("time"), g("level"), g("service"), g("host"), g("component"), message,
-                  g("method"), g("path"), g("status"), g("bytes"), g("latency"), g("trace"), g("session"))
+        vals[5] = (message + "".join(extras)) if message else "".join(extras)[1:]
+    elif message is None:
+        vals[5] = ""
+    return _new(Fields, vals)
 
 
-_STR_COLUMNS = frozenset(("message", "service", "host", "component", "trace", "session"))
+_new = tuple.__new__
 
 
-def _flatten(prefix, obj, cols, extras, ref_us) -> None:
+def _flatten(prefix, obj, vals, extras, ref_us) -> None:
     for key, value in obj.items():
         full = f"{prefix}.{key}"
         if isinstance(value, dict):
-            _flatten(full, value, cols, extras, ref_us)
+            _flatten(full, value, vals, extras, ref_us)
             continue
-        col, scale = _column(full)
-        if col and col not in cols and value is not None:
+        i, _kind, col, scale = _slot_cache.get(full) or _slot(full)
+        if i >= 0 and vals[i] is None and value is not None:
             converted = _convert(col, value, scale, ref_us)
             if converted is not None:
-                cols[col] = converted
+                vals[i] = converted
                 continue
         extras.append(f" {full}={format_value(value)}")
 
 
+_NOT_CONVERTIBLE = (list, bool)
+
+
 def _convert(col: str, value: object, scale: float, ref_us: int) -> object:
     """The column value, or None when this value cannot fill the column."""
-    if isinstance(value, list | bool):
+    if isinstance(value, _NOT_CONVERTIBLE):
         return None
     try:
         if col == "time":
@@ -168,37 +217,82 @@ def _convert(col: str, value: object, scale: float, ref_us: int) -> object:
     return value if isinstance(value, str) else format_value(value)
 
 
+_decoder = json.JSONDecoder()
+_scan_once = _decoder.scan_once
+_JSON_WS = re.compile(r"[ \t\n\r]*")
+
+
 def parse_json(line: str, ref_us: int) -> Fields:
     """A one-line JSON object; raises InvalidJson when the line is not one."""
+    # Same as json.loads for a line starting with "{", minus its per-call overhead.
     try:
-        obj = json.loads(line)
+        obj, end = _scan_once(line, 0 if line[:1] == "{" else _JSON_WS.match(line).end())
+    except StopIteration:
+        raise InvalidJson("Expecting value") from None
     except ValueError as exc:  # json.JSONDecodeError and RecursionError-free ValueErrors
         raise InvalidJson(str(exc)) from None
-    if not isinstance(obj, dict):
+    if end != len(line) and _JSON_WS.match(line, end).end() != len(line):
+        raise InvalidJson("Extra data")
+    if obj.__class__ is not dict:
         raise InvalidJson("not an object")
     return _record(obj.items(), ref_us)
 
 
 # key=value, key="quoted \" value", or a bare word (which disqualifies the line).
-_PAIR = re.compile(r'([^\s="]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)(?=\s|$)|(\S+)')
+_PAIR = re.compile(r'([^\s="]+)=("[^"\\]*(?:\\.[^"\\]*)*"|[^\s"]*)(?=\s|$)|(\S+)')
 _LOGFMT_START = re.compile(r"[A-Za-z_@][\w.@-]*=")
+_KNOWN = (0, 1, 5)  # time, level, message positions
+
+
+def _split_pairs(line: str) -> list | None:
+    """``_PAIR.findall`` for a line without backslashes, by ``str.split``; None on a bare word."""
+    parts = line.split('"')
+    last = len(parts) - 1
+    if last & 1:  # an unbalanced quote can only be part of a bare word
+        return None
+    pairs = []
+    append = pairs.append
+    for i in range(0, last + 1, 2):
+        tokens = parts[i].split()
+        if i < last:  # a quoted value follows: this segment must end with 'key=' right before it
+            after = parts[i + 2]
+            if parts[i][-1:] != "=" or (not after[0].isspace() if after else i + 2 < last):
+                return None
+            quoted_key = tokens.pop()[:-1]
+            if not quoted_key or "=" in quoted_key:
+                return None
+        for tok in tokens:
+            key, eq, value = tok.partition("=")
+            if not (eq and key):
+                return None
+            append((key, value))
+        if i < last:
+            append((quoted_key, parts[i + 1]))
+    return pairs
 
 
 def parse_logfmt(line: str, ref_us: int) -> Fields | None:
     """A logfmt line (only key=value pairs, at least two, one of them a well-known key)."""
     if not _LOGFMT_START.match(line):
         return None
-    pairs = []
-    known = False
-    for key, value, bare in _PAIR.findall(line):
-        if bare:
+    if "\\" not in line:
+        pairs = _split_pairs(line)
+        if pairs is None:
             return None
-        if value[:1] == '"':
-            value = value[1:-1]
-            if "\\" in value:
-                value = value.replace('\\"', '"').replace("\\\\", "\\")
-        pairs.append((key, value))
-        known = known or _column(key)[0] in ("time", "level", "message")
-    if len(pairs) < 2 or not known:
+    else:
+        pairs = []
+        for key, value, bare in _PAIR.findall(line):
+            if bare:
+                return None
+            if value[:1] == '"':
+                value = value[1:-1]
+                if "\\" in value:
+                    value = value.replace('\\"', '"').replace("\\\\", "\\")
+            pairs.append((key, value))
+    if len(pairs) < 2:
         return None
-    return _record(pairs, ref_us)
+    cache_get = _slot_cache.get
+    for key, _value in pairs:
+        if (cache_get(key) or _slot(key))[0] in _KNOWN:
+            return _record(pairs, ref_us)
+    return None

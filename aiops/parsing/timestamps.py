@@ -100,32 +100,45 @@ ISO_PATTERN = (
     r"\d{4}[-/.]\d\d[-/.]\d\d[T -]\d\d[:.]\d\d[:.]\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d(?::?\d\d)?)?"
 )
 _ISO = re.compile(ISO_PATTERN)
-# Per-second cache: consecutive lines mostly share their second, and slicing plus a
+# Per-minute cache: consecutive lines mostly share their minute, and slicing plus a
 # dict hit is several times cheaper than converting six integers.
-_second_cache: dict[str, int] = {}
+_minute_cache: dict[str, int] = {}
 _TAIL = re.compile(r"(?:[.,](\d+))?(.*)")
+# Per-tail cache ('.302Z' -> fraction minus offset): tails repeat across seconds.
+_tail_cache: dict[str, int] = {}
 
 
 def parse_iso(s: str) -> int | None:
     """Parse a string matching ``ISO_PATTERN`` exactly; None if the fields are out of range."""
-    key = s[:19]
-    t = _second_cache.get(key)
-    if t is None:
-        try:
-            t = civil_us(int(s[:4]), int(s[5:7]), int(s[8:10]), int(s[11:13]), int(s[14:16]), int(s[17:19]))
-        except ValueError:
-            return None
+    key = s[:16]
+    t = _minute_cache.get(key)
+    try:
         if t is None:
+            t = civil_us(int(s[:4]), int(s[5:7]), int(s[8:10]), int(s[11:13]), int(s[14:16]), 0)
+            if t is None:
+                return None
+            if len(_minute_cache) > 100_000:
+                _minute_cache.clear()
+            _minute_cache[key] = t
+        sec = int(s[17:19])
+    except ValueError:
+        return None
+    if sec > 59:  # as civil_us: 60 is a leap second (clamped), more is invalid
+        if sec > 60:
             return None
-        if len(_second_cache) > 100_000:
-            _second_cache.clear()
-        _second_cache[key] = t
+        sec = 59
+    t += sec * SECOND
     if len(s) == 19:
         return t
-    frac, tz = _TAIL.match(s, 19).groups()
-    if frac:
-        t += int((frac + "00000")[:6])
-    return t - offset_us(tz) if tz else t
+    tail = s[19:]
+    delta = _tail_cache.get(tail)
+    if delta is None:
+        frac, tz = _TAIL.match(tail).groups()
+        delta = (int((frac + "00000")[:6]) if frac else 0) - (offset_us(tz) if tz else 0)
+        if len(_tail_cache) > 100_000:
+            _tail_cache.clear()
+        _tail_cache[tail] = delta
+    return t + delta
 
 
 def parse_epoch(s: str) -> int | None:
