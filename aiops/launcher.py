@@ -130,7 +130,8 @@ def run(argv: list[str]) -> int:
     key = batch_key([f.path for f in files])
     staging = layout.staging(run_id)
     progress_dir = tempfile.mkdtemp(prefix="aiops-progress-") if local else None
-    stage = StageConfig(staging=staging, run_id=run_id, format=opts.format, progress_dir=progress_dir)
+    bins = options.view_as(DirectOptions).direct_num_workers if local else None
+    stage = StageConfig(staging=staging, run_id=run_id, format=opts.format, progress_dir=progress_dir, bins=bins)
     manifest = {
         "run_id": run_id, "version": __version__, "status": "running", "started_at": started,
         "finished_at": None, "inputs": list(opts.input), "batch_key": key, "format": opts.format,

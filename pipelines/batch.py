@@ -72,6 +72,6 @@ def build(p: beam.Pipeline, files: list[InputFile], stage: StageConfig, store_pa
     """Wire the batch job into ``p``; returns the PCollection holding the outputs-list path."""
     parsed = p | "ListFiles" >> beam.Create(files) | "ParseLogs" >> ParseLogs(stage)
     mined = parsed.observations | "MineTemplates" >> MineTemplates(store_path, stage.staging)
-    applied = parsed.staged | "ApplyTemplates" >> ApplyTemplates(mined.models, stage.staging, stage.run_id, window_us)
+    applied = parsed.staged | "ApplyTemplates" >> ApplyTemplates(mined.models, stage.staging, stage.run_id, window_us, stage.bins)
     kpis = applied.kpi_partials | "ComputeKpis" >> ComputeKpis(mined.models, stage.staging, stage.run_id, window_us)
     return _collect((parsed.written, parsed.stats, mined.written, applied.written, kpis), stage.staging)

@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
+from aiops.balance import estimated_size, pack
 from aiops.parquet_io import PartitionedWriter, WrittenFile
 from aiops.parsing.reader import LogParser, ParseConfig
 from aiops.schema import DeadLetter, FileStats, ParsedEvent, TimestampUs, arrow_schema, rows_to_table
@@ -50,6 +51,18 @@ class StageConfig:
     run_id: str
     format: str = "auto"
     progress_dir: str | None = None  # local dir for live progress files, or None
+    bins: int | None = None  # local workers to balance work across; None: one unit per file
+
+
+def work_units(items, bins: int | None, weight, label: str):
+    """Group elements into ``bins`` balanced lists (local runner), else one list per element."""
+    if not bins:
+        return items | f"{label}Units" >> beam.Map(lambda item: [item])
+    return (
+        items
+        | f"Collect{label}" >> beam.combiners.ToList()
+        | f"Pack{label}" >> beam.FlatMap(lambda all_items: pack([(i, weight(i)) for i in all_items], bins))
+    )
 
 
 class _Progress:
@@ -111,7 +124,11 @@ class ParseFileFn(beam.DoFn):
     def setup(self) -> None:
         self.progress = _Progress(self.config.progress_dir)
 
-    def process(self, f: InputFile):
+    def process(self, unit: list[InputFile]):
+        for f in unit:
+            yield from self.process_file(f)
+
+    def process_file(self, f: InputFile):
         cfg = self.config
         part = uuid.uuid4().hex
         parser = LogParser(f.path, ParseConfig(format=cfg.format, default_service=f.service, reference_time_us=f.mtime_us))
@@ -183,14 +200,14 @@ class ParseFileFn(beam.DoFn):
         self.bytes.inc(stats["bytes"])
         for key, value in observations.rows.items():
             yield key, tuple(value)
-        yield beam.pvalue.TaggedOutput("staged", staged_path)
+        yield beam.pvalue.TaggedOutput("staged", (staged_path, stats["events"]))
         yield beam.pvalue.TaggedOutput("stats", file_stats)
         for written in dead_writer.close():
             yield beam.pvalue.TaggedOutput("written", written)
 
 
 class ParseLogs(beam.PTransform):
-    """PCollection[InputFile] -> tagged outputs: main (observations), staged, written, stats."""
+    """PCollection[InputFile] -> tagged outputs: main (observations), staged (path, rows), written, stats."""
 
     def __init__(self, config: StageConfig):
         super().__init__()
@@ -198,7 +215,7 @@ class ParseLogs(beam.PTransform):
 
     def expand(self, files):
         return (
-            files
+            work_units(files, self.config.bins, lambda f: estimated_size(f.path, f.size), "Files")
             | "SpreadFiles" >> beam.Reshuffle()
             | "ParseFiles" >> beam.ParDo(ParseFileFn(self.config)).with_outputs("staged", "written", "stats", main="observations")
         )

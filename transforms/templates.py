@@ -27,13 +27,14 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from aiops.kpi import KpiAccumulator, partial_kpis
+from transforms.parse import work_units
 from aiops.parquet_io import PartitionedWriter, WrittenFile
 from aiops.schema import Event, arrow_schema
 from aiops.templating.learner import Observation, TemplateConfig, learn
 from aiops.templating.store import FileTemplateStore
 
 EVENT_SCHEMA = arrow_schema(Event)
-READ_BATCH = 65_536
+READ_BATCH = 32_768
 
 
 def merge_observations(values) -> tuple[int, int, int, str]:
@@ -129,37 +130,40 @@ class ApplyTemplatesFn(beam.DoFn):
         self.window_us = window_us
         self.events = Metrics.counter("aiops", "events_written")
 
-    def process(self, staged_path: str, models: dict):
+    def process(self, unit: list[str], models: dict):
         writer = PartitionedWriter(FileSystems.join(self.staging, "events"), uuid.uuid4().hex, "event_time", "events", EVENT_SCHEMA)
         partials: dict[tuple[str, int], KpiAccumulator] = {}
-        with FileSystems.open(staged_path, compression_type="uncompressed") as fh:
-            for batch in pq.ParquetFile(fh).iter_batches(batch_size=READ_BATCH):
-                events = templated(pa.Table.from_batches([batch]), models, self.run_id)
-                writer.write(events)
-                self.events.inc(events.num_rows)
-                for key, acc in partial_kpis(events, self.window_us).items():
-                    if key in partials:
-                        partials[key].merge(acc)
-                    else:
-                        partials[key] = acc
+        for staged_path in unit:
+            with FileSystems.open(staged_path, compression_type="uncompressed") as fh:
+                for batch in pq.ParquetFile(fh).iter_batches(batch_size=READ_BATCH):
+                    events = templated(pa.Table.from_batches([batch]), models, self.run_id)
+                    writer.write(events)
+                    self.events.inc(events.num_rows)
+                    for key, acc in partial_kpis(events, self.window_us).items():
+                        if key in partials:
+                            partials[key].merge(acc)
+                        else:
+                            partials[key] = acc
         for written in writer.close():
             yield beam.pvalue.TaggedOutput("written", written)
         yield from partials.items()
 
 
 class ApplyTemplates(beam.PTransform):
-    """Staged paths -> tagged: main ((service, window_start), KpiAccumulator), written."""
+    """Staged (path, rows) -> tagged: main ((service, window_start), KpiAccumulator), written."""
 
-    def __init__(self, models, staging: str, run_id: str, window_us: int):
+    def __init__(self, models, staging: str, run_id: str, window_us: int, bins: int | None = None):
         super().__init__()
         self.models = models
         self.staging = staging
         self.run_id = run_id
         self.window_us = window_us
+        self.bins = bins
 
     def expand(self, staged):
         return (
-            staged
+            work_units(staged, self.bins, lambda path_rows: path_rows[1], "Staged")
+            | "StagedPaths" >> beam.Map(lambda unit: [path for path, _ in unit])
             | "SpreadStaged" >> beam.Reshuffle()
             | "ApplyTemplates" >> beam.ParDo(
                 ApplyTemplatesFn(self.staging, self.run_id, self.window_us), beam.pvalue.AsDict(self.models)
