@@ -27,11 +27,11 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from aiops.kpi import KpiAccumulator, partial_kpis
-from transforms.parse import work_units
 from aiops.parquet_io import PartitionedWriter, WrittenFile
 from aiops.schema import Event, arrow_schema
 from aiops.templating.learner import Observation, TemplateConfig, learn
 from aiops.templating.store import FileTemplateStore
+from transforms.parse import work_units
 
 EVENT_SCHEMA = arrow_schema(Event)
 READ_BATCH = 32_768
