@@ -27,7 +27,7 @@ from aiops import __version__
 from aiops.commit import commit_run, remove_staging, write_manifest
 from aiops.layout import Layout, batch_key
 from aiops.progress import ProgressPrinter, print_summary
-from aiops.sources import InputError, expand_inputs
+from aiops.sources import InputError, expand_inputs, filesystem_hint
 from aiops.templating.store import FileTemplateStore, TemplateStoreError
 from aiops.windowing import parse_duration_us
 from pipelines.batch import BatchOptions, build
@@ -77,8 +77,9 @@ def _check_writable(root: str) -> None:
         with FileSystems.create(probe, compression_type="uncompressed") as fh:
             fh.write(b"ok")
         FileSystems.delete([probe])
-    except (OSError, BeamIOError) as exc:
-        raise UsageError(f"output not writable: {root} ({type(exc).__name__}: {exc})") from exc
+    # ValueError: unknown scheme or missing credentials; AssertionError: Beam's S3 client without boto3
+    except (OSError, BeamIOError, ValueError, AssertionError) as exc:
+        raise UsageError(f"output not writable: {root} ({filesystem_hint(exc)})") from exc
 
 
 def _runner(options: PipelineOptions, argv: list[str]):
@@ -98,6 +99,8 @@ def _runner(options: PipelineOptions, argv: list[str]):
 
 def prepare(argv: list[str]):
     options = PipelineOptions(argv)
+    # s3:// (and other filesystems) read their credentials and endpoints from the pipeline options.
+    FileSystems.set_options(options)
     opts = options.view_as(BatchOptions)
     if not opts.input:
         raise UsageError("missing --input (a file or glob; repeatable)")

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 import zstandard
+from apache_beam.io.filesystem import BeamIOError
 from apache_beam.io.filesystems import FileSystems
 
 READ_BLOCK = 1 << 20
@@ -47,6 +48,14 @@ class Truncated(NamedTuple):
     tail: bytes  # the decompressed bytes after the last complete line
 
 
+def filesystem_hint(exc: Exception) -> str:
+    """One line about a FileSystems failure, naming the extra to install when a scheme is unknown."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "Unable to get filesystem" in text or "boto3" in text:
+        return "no filesystem for this scheme (gs://: pip install 'aiops[gcp]'; s3://: pip install 'aiops[aws]')"
+    return f"{type(exc).__name__}: {text[:300]}"
+
+
 def _service_of(path: str) -> str:
     parent = posixpath.basename(posixpath.dirname(path.rstrip("/")))
     return parent or "unknown"
@@ -59,7 +68,11 @@ def expand_inputs(patterns: Sequence[str]) -> list[InputFile]:
     at launch rather than producing an empty, "successful" run.
     """
     files: dict[str, InputFile] = {}
-    results = FileSystems.match(list(patterns))
+    try:
+        results = FileSystems.match(list(patterns))
+    # ValueError: no filesystem for the scheme or no credentials; AssertionError: Beam's S3 client without boto3
+    except (ValueError, BeamIOError, OSError, AssertionError) as exc:
+        raise InputError(f"cannot list {', '.join(patterns)}: {filesystem_hint(exc)}") from exc
     for pattern, result in zip(patterns, results, strict=True):
         matched = [m for m in result.metadata_list if not m.path.endswith("/")]
         if not matched:

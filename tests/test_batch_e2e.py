@@ -141,6 +141,13 @@ def test_bad_arguments_fail_fast_with_one_line(tmp_path):
                  "--templates", str(tmp_path / "store.json"))
     assert store.returncode == 2 and "template store unreadable" in store.stderr
     assert "Traceback" not in store.stderr
+    # gs:// without the gcp extra: one line naming the extra, not a Beam traceback
+    cloud = _cli("batch", "--input", "gs://bucket/logs/*.log", "--output", str(tmp_path / "o"))
+    assert cloud.returncode == 2 and "Traceback" not in cloud.stderr
+    assert cloud.stderr.strip().splitlines()[-1] == (
+        "aiops batch: error: cannot list gs://bucket/logs/*.log: no filesystem for this scheme "
+        "(gs://: pip install 'aiops[gcp]'; s3://: pip install 'aiops[aws]')"
+    )
 
 
 def test_default_runner_uses_worker_processes(tmp_path):
