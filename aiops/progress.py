@@ -37,6 +37,7 @@ class ProgressPrinter:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._t0 = time.monotonic()
+        self._read_done: tuple[float, float] | None = None
         self.enabled = self.stream.isatty()
 
     def totals(self) -> dict[str, int]:
@@ -53,7 +54,15 @@ class ProgressPrinter:
 
     def line(self) -> str:
         t = self.totals()
-        rate = t["lines"] / max(time.monotonic() - self._t0, 1e-6)
+        elapsed = time.monotonic() - self._t0
+        if t["files"] >= self.files and self.files:
+            # Reading is done; pass 2 (templates, Parquet) has no per-line counter here.
+            if self._read_done is None:
+                self._read_done = (elapsed, t["lines"] / max(elapsed, 1e-6))
+            at, rate = self._read_done
+            return (f"read {t['files']} files, {_human(t['bytes'])}, {t['lines']:,} lines at {rate:,.0f} lines/s;"
+                    f" templating and writing ({elapsed - at:.0f}s)")
+        rate = t["lines"] / max(elapsed, 1e-6)
         return (f"reading: files {t['files']}/{self.files}  bytes {_human(t['bytes'])}/{_human(self.total_bytes)}"
                 f"  lines {t['lines']:,}  {rate:,.0f} lines/s")
 
@@ -94,5 +103,5 @@ def print_summary(manifest: dict, root: str, stream) -> None:
         v = m["validation"]
         failed = [r for r in v.get("results", []) if not r.get("success")]
         lines.append(f"  validation {'passed' if v.get('success') else 'FAILED'}"
-                     + ("" if not failed else ": " + ", ".join(f"{r.get('table')}.{r.get('expectation')}" for r in failed)))
+                     + ("" if not failed else ": " + ", ".join(f"{r.get('table')}.{r.get('check')}" for r in failed)))
     stream.write("\n".join(lines) + "\n")
