@@ -18,6 +18,15 @@ Conventions:
   [logger: | logger -] msg``: the level token is optional; a logger must be dotted
   (``com.acme.Foo:``) or be followed by `` - `` so that ``Starting: x`` stays in
   the message.
+* Generic timestamps also include compact ``yyMMdd HHmmss`` and year-less
+  ``MM-dd HH:mm:ss.SSS`` (year inferred as for syslog). Numeric pid/tid columns
+  before an uppercase level are skipped, and then ``tag: msg`` gives the component
+  (``081109 203615 148 INFO dfs.DataNode: msg``); two such columns also allow a
+  single-letter level (Android logcat ``pid tid D Tag: msg``). A thread name with
+  spaces or nested brackets counts only before a dotted logger or `` - ``
+  (``[IPC Server handler 0] org.x.Y: msg``, log4j ``- INFO  [q[id=1]/x@7] - msg``).
+  A level padded with 2+ spaces followed by a ``Word`` and 2+ spaces is a level
+  column then a component column (``2016-09-28 04:30:30, Info    CBS    msg``).
 
 Example::
 
@@ -54,17 +63,27 @@ _LEVEL_WORDS = (
     r"(?i:TRACE|DEBUG|INFO|NOTICE|WARN(?:ING)?|ERROR|ERR|SEVERE|FATAL|CRIT(?:ICAL)?"
     r"|ALERT|EMERG|PANIC|FINE(?:R|ST)?|VERBOSE)"
 )
-# What follows a timestamp: [- ] [LEVEL|[LEVEL]] [[thread]] [logger: | logger - ] message
+_LOGGER = r"[A-Za-z_$][\w$-]*(?:\.[\w$-]+)+"  # dotted: com.acme.Foo, dfs.DataNode$PacketResponder
+# What follows a timestamp: [- ] [pid/tid columns] [LEVEL|[LEVEL]] [[thread]] [component] message
 _REST = (
     r"(?:-\s+)?"
     r"(?:(?P<pl>[A-Za-z_$][\w.$-]*)\s+-\s+(?=" + _LEVEL_WORDS + r"\s+-\s))?"  # Python "name - LEVEL - msg"
-    r"(?:\[?(?P<lvl>" + _LEVEL_WORDS + r")\]?:?(?:\s+-)?(?:\s+|$))?"
-    r"(?:\[(?P<thr>[^\]\s]*)\]:?\s+)?"
-    r"(?:(?P<lg>[A-Za-z_$][\w$-]*(?:\.[\w$-]+)+)(?::|\s+-)\s+|(?P<lg2>[A-Za-z_$][\w$-]*)\s+-\s+)?"
+    # numeric pid/tid columns before an uppercase level; before a logcat V/D/I/W/E/F: pid AND tid
+    r"(?:(?P<ids>\d+(?:\s+\d+)*)\s+(?=" + _LEVEL_WORDS.replace("(?i:", "(?:") + r"\s)"
+    r"|(?P<ids2>\d+(?:\s+\d+)+)\s+(?=[VDIWEF]\s))?"
+    r"(?:\[?(?P<lvl>" + _LEVEL_WORDS + r"|(?(ids2)[VDIWEF]|(?!)))\]?:?(?:\s+-)?(?:\s+|$))?"
+    # [thread]; a name with spaces or nested brackets only before a dotted logger or " - "
+    r"(?:\[(?P<thr>[^\]\s]*)\]:?\s+"
+    r"|\[(?P<thr2>(?:[^\[\]]|\[[^\[\]]*\])+)\]:?\s+(?=-\s|" + _LOGGER + r"(?::|\s+-)\s))?"
+    r"(?:-\s+"  # log4j "[%t] - %m"
+    r"|(?P<lg>" + _LOGGER + r")(?::|\s+-)\s+|(?P<lg2>[A-Za-z_$][\w$-]*)\s+-\s+"
+    r"|(?(ids)|(?(ids2)|(?!)))(?P<tag>[^\s:\[\]]+)\s*:(?:\s+|$)"  # after pid columns: "tag: msg" (logcat, HDFS)
+    r"|(?(lvl)(?<=\s\s)(?P<col>[A-Za-z_$][\w.$-]*)\s\s+(?=\S)|(?!)))?"  # padded columns: "Info  CBS  msg"
     r"(?P<msg>.*)"
 )
 _GENERIC = re.compile(
-    r"(?P<ts>" + ISO_PATTERN + r"|\d\d/\d\d/\d\d \d\d:\d\d:\d\d|\d{10}(?:\.\d{1,9})?|\d{13}),?(?:\s+|$)" + _REST,
+    r"(?P<ts>" + ISO_PATTERN + r"|\d\d/\d\d/\d\d \d\d:\d\d:\d\d|\d{10}(?:\.\d{1,9})?|\d{13}"
+    r"|\d{6} \d{6}|\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,9})?),?(?:\s+|$)" + _REST,  # + yyMMdd HHmmss, MM-dd
     re.S,
 )
 
@@ -74,10 +93,10 @@ def parse_generic(line: str, ref_us: int) -> Fields | None:
     m = _GENERIC.match(line)
     if m is None:
         return None
-    ts, pl, lvl, _thr, lg, lg2, msg = m.groups()
+    ts, pl, _ids, _ids2, lvl, _thr, _thr2, lg, lg2, tag, col, msg = m.groups()
     if ts[4] in "-/.":
         t = parse_iso(ts)
-    elif ts[2] == "/":
+    elif ts[2] in "/-" or ts[6] == " ":  # yy/MM/dd, MM-dd (year inferred), yyMMdd HHmmss
         t = parse_any(ts, ref_us)
     else:
         t = parse_epoch(ts)
@@ -89,7 +108,8 @@ def parse_generic(line: str, ref_us: int) -> Fields | None:
             level = normalize_level(lvl)
     else:
         level = None
-    return _new(Fields, (t, level, None, None, pl or lg or lg2, msg, None, None, None, None, None, None, None))
+    return _new(Fields, (t, level, None, None, pl or lg or lg2 or tag or col, msg,
+                         None, None, None, None, None, None, None))
 
 
 _new = tuple.__new__
@@ -103,11 +123,12 @@ def parse_bracketed(line: str, ref_us: int) -> Fields | None:
     m = _BRACKET.match(line)
     if m is None:
         return None
-    ts, pl, lvl, thr, lg, lg2, msg = m.groups()
+    ts, pl, _ids, _ids2, lvl, thr, thr2, lg, lg2, tag, col, msg = m.groups()
     t = parse_any(ts, ref_us)
     if t is None:
         return None
-    return Fields(t, normalize_level(lvl) if lvl else None, None, None, pl or lg or lg2 or thr or None, msg)
+    component = pl or lg or lg2 or tag or col or thr or thr2 or None
+    return Fields(t, normalize_level(lvl) if lvl else None, None, None, component, msg)
 
 
 _RFC5424 = re.compile(
@@ -139,10 +160,11 @@ _RFC3164 = re.compile(
     re.S,
 )
 # reference time -> {"Mon dd HH:MM": (µs in the reference year or None, µs a year before, fields)}
-_minutes_by_ref: dict[int, dict[str, tuple]] = {}
+_Minute = tuple[int | None, int | None, tuple[int, int, int, int] | None]
+_minutes_by_ref: dict[int, dict[str, _Minute]] = {}
 
 
-def _syslog_minute(minute: str, ref_us: int) -> tuple:
+def _syslog_minute(minute: str, ref_us: int) -> _Minute:
     cache = _minutes_by_ref.get(ref_us)
     if cache is None:
         if len(_minutes_by_ref) > 256:
@@ -151,7 +173,7 @@ def _syslog_minute(minute: str, ref_us: int) -> tuple:
     mon, d, hm = minute.split()
     month = MONTHS.get(mon.lower())
     if month is None:
-        entry: tuple = (None, None, None)
+        entry: _Minute = (None, None, None)
     else:
         day, h, mi = int(d), int(hm[:2]), int(hm[3:])
         year = year_of(ref_us)
@@ -172,6 +194,7 @@ def parse_syslog3164(line: str, ref_us: int) -> Fields | None:
     entry = cache.get(minute) if cache is not None else None
     b0, b1, args = entry or _syslog_minute(minute, ref_us)
     sec = int(s)
+    t: int | None
     if b0 is not None and sec < 60:  # the common case: as with_inferred_year, from cached minutes
         off = sec * SECOND + (int((frac + "00000")[:6]) if frac else 0)
         t = b0 + off

@@ -39,6 +39,7 @@ from aiops.schema import (
     TIME_RECORD,
     DeadLetter,
     ParsedEvent,
+    TimestampUs,
 )
 
 
@@ -134,6 +135,7 @@ class LogParser:
                 return self._dead(raw, line_no, "format_mismatch")
         # Start a new event (inlined: this is the hot path).
         prev = self._event
+        out: list[ParsedEvent | DeadLetter]
         if prev is None:
             out = []
         elif self._extra is None:
@@ -181,7 +183,7 @@ class LogParser:
             self._extra.append(line)
         return []
 
-    def _flush(self) -> list:
+    def _flush(self) -> list[ParsedEvent | DeadLetter]:
         ev = self._event
         if ev is None:
             return []
@@ -193,11 +195,11 @@ class LogParser:
         message = ev[9] + "\n" + "\n".join(extra)
         return [_new(_PE, (*ev[:2], 1 + len(extra), *ev[3:9], message, *ev[10:]))]
 
-    def _dead(self, raw: bytes, line_no: int, reason: str) -> list:
+    def _dead(self, raw: bytes, line_no: int, reason: str) -> list[ParsedEvent | DeadLetter]:
         # Damaged lines end the pending event: they are never joined into it.
         out = self._flush()
         t = self._last_time if self._last_time is not None else self._ref
-        out.append(DeadLetter(self.source, line_no, 1, t, reason, raw[:MAX_DEAD_LETTER_BYTES], len(raw), ""))
+        out.append(DeadLetter(self.source, line_no, 1, TimestampUs(t), reason, raw[:MAX_DEAD_LETTER_BYTES], len(raw), ""))
         return out
 
 

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from typing import Any
 
 from aiops.parsing.fields import Fields
 from aiops.parsing.levels import _cache as _level_cache
@@ -218,20 +220,20 @@ def _convert(col: str, value: object, scale: float, ref_us: int) -> object:
 
 
 _decoder = json.JSONDecoder()
-_scan_once = _decoder.scan_once
-_JSON_WS = re.compile(r"[ \t\n\r]*")
+_scan_once: Callable[[str, int], tuple[Any, int]] = _decoder.scan_once  # type: ignore[attr-defined]  # set in __init__
+_JSON_WS = " \t\n\r"  # JSON insignificant whitespace
 
 
 def parse_json(line: str, ref_us: int) -> Fields:
     """A one-line JSON object; raises InvalidJson when the line is not one."""
     # Same as json.loads for a line starting with "{", minus its per-call overhead.
     try:
-        obj, end = _scan_once(line, 0 if line[:1] == "{" else _JSON_WS.match(line).end())
+        obj, end = _scan_once(line, 0 if line[:1] == "{" else len(line) - len(line.lstrip(_JSON_WS)))
     except StopIteration:
         raise InvalidJson("Expecting value") from None
     except ValueError as exc:  # json.JSONDecodeError and RecursionError-free ValueErrors
         raise InvalidJson(str(exc)) from None
-    if end != len(line) and _JSON_WS.match(line, end).end() != len(line):
+    if end != len(line) and line[end:].strip(_JSON_WS):
         raise InvalidJson("Extra data")
     if obj.__class__ is not dict:
         raise InvalidJson("not an object")
@@ -250,7 +252,7 @@ def _split_pairs(line: str) -> list | None:
     last = len(parts) - 1
     if last & 1:  # an unbalanced quote can only be part of a bare word
         return None
-    pairs = []
+    pairs: list = []
     append = pairs.append
     for i in range(0, last + 1, 2):
         tokens = parts[i].split()

@@ -133,7 +133,9 @@ def parse_iso(s: str) -> int | None:
     tail = s[19:]
     delta = _tail_cache.get(tail)
     if delta is None:
-        frac, tz = _TAIL.match(tail).groups()
+        m = _TAIL.match(tail)
+        assert m is not None  # every group is optional: it always matches
+        frac, tz = m.groups()
         delta = (int((frac + "00000")[:6]) if frac else 0) - (offset_us(tz) if tz else 0)
         if len(_tail_cache) > 100_000:
             _tail_cache.clear()
