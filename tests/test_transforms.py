@@ -45,8 +45,10 @@ def test_parse_logs_observations_and_stats(tmp_path, files):
         assert_that(
             parsed.observations,
             equal_to([
-                (("web", "user <*> logged in"), (2, T0 + 1_000_000, T0 + 2_000_000, "user 42 logged in")),
-                (("web", "payment <*> failed"), (1, T0 + 3_000_000, T0 + 3_000_000, "payment 9 failed")),
+                ("web", [
+                    ("user <*> logged in", (2, T0 + 1_000_000, T0 + 2_000_000, "user 42 logged in")),
+                    ("payment <*> failed", (1, T0 + 3_000_000, T0 + 3_000_000, "payment 9 failed")),
+                ]),
             ]),
             label="Observations",
         )
@@ -67,10 +69,10 @@ def test_merge_observations_is_order_independent():
 
 
 def test_mine_templates_one_model_per_service(tmp_path):
-    obs = [
-        (("web", "user <*> logged in"), (2, T0, T0 + 5, "user 1 logged in")),
-        (("web", "user <*> logged in"), (1, T0 - 5, T0, "user 0 logged in")),
-        (("api", "GET <*> 200"), (4, T0, T0, "GET /x 200")),
+    obs = [  # one element per (file, service): the same message seen in two files merges
+        ("web", [("user <*> logged in", (2, T0, T0 + 5, "user 1 logged in"))]),
+        ("web", [("user <*> logged in", (1, T0 - 5, T0, "user 0 logged in"))]),
+        ("api", [("GET <*> 200", (4, T0, T0, "GET /x 200"))]),
     ]
     with _pipeline() as p:
         mined = p | beam.Create(obs) | MineTemplates(str(tmp_path / "store.json"), str(tmp_path / "stg"))

@@ -22,7 +22,6 @@ import apache_beam as beam
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
@@ -34,7 +33,6 @@ from aiops.templating.store import FileTemplateStore
 from transforms.parse import work_units
 
 EVENT_SCHEMA = arrow_schema(Event)
-READ_BATCH = 32_768
 
 
 def merge_observations(values) -> tuple[int, int, int, str]:
@@ -64,8 +62,12 @@ class LearnServiceFn(beam.DoFn):
             self.stored.setdefault(t.service, []).append(t)
 
     def process(self, element):
-        service, observations = element
-        obs = [Observation(masked, n, lo, hi, ex) for masked, (n, lo, hi, ex) in observations]
+        service, per_file = element
+        merged: dict[str, list] = {}
+        for observations in per_file:
+            for masked, stats in observations:
+                merged.setdefault(masked, []).append(stats)
+        obs = [Observation(masked, *merge_observations(stats)) for masked, stats in merged.items()]
         model = learn(service, obs, self.stored.get(service, ()), self.config)
         self.templates_learned.inc(len(model.templates))
         name = hashlib.blake2b(service.encode(), digest_size=8).hexdigest()
@@ -77,7 +79,7 @@ class LearnServiceFn(beam.DoFn):
 
 
 class MineTemplates(beam.PTransform):
-    """Observations ((service, masked), stats) -> tagged: main (service, ServiceModel), written."""
+    """Observations (service, [(masked, stats), ...]) -> tagged: main (service, ServiceModel), written."""
 
     def __init__(self, store_path: str, staging: str, config: TemplateConfig | None = None):
         super().__init__()
@@ -88,8 +90,6 @@ class MineTemplates(beam.PTransform):
     def expand(self, observations):
         return (
             observations
-            | "MergeObservations" >> beam.CombinePerKey(merge_observations)
-            | "KeyByService" >> beam.Map(lambda kv: (kv[0][0], (kv[0][1], kv[1])))
             | "GroupByService" >> beam.GroupByKey()
             | "LearnTemplates" >> beam.ParDo(LearnServiceFn(self.store_path, self.staging, self.config)).with_outputs("written", main="models")
         )
@@ -135,7 +135,7 @@ class ApplyTemplatesFn(beam.DoFn):
         partials: dict[tuple[str, int], KpiAccumulator] = {}
         for staged_path in unit:
             with FileSystems.open(staged_path, compression_type="uncompressed") as fh:
-                for batch in pq.ParquetFile(fh).iter_batches(batch_size=READ_BATCH):
+                for batch in pa.ipc.open_stream(fh):
                     events = templated(pa.Table.from_batches([batch]), models, self.run_id)
                     writer.write(events)
                     self.events.inc(events.num_rows)

@@ -18,7 +18,9 @@ from typing import NamedTuple
 from drain3.drain import Drain
 
 from aiops.templating.merge import merge_templates
-from aiops.templating.tokenize import WILDCARD, canonical, detokenize, is_word, tokenize
+from aiops.templating.tokenize import DELIM_SET, WILDCARD, canonical, detokenize, tokenize
+
+_DELIMS = DELIM_SET
 
 
 class _WordDrain(Drain):
@@ -26,8 +28,11 @@ class _WordDrain(Drain):
 
     def get_seq_distance(self, seq1, seq2, include_params: bool):
         words = sim = params = 0
+        delims = _DELIMS
         for t1, t2 in zip(seq1, seq2, strict=True):
-            if is_word(t1) != is_word(t2) or (t1 != t2 and not is_word(t1)):
+            # is_word() inlined (hot loop): a word is anything but a one-character delimiter
+            w1 = t1 not in delims
+            if w1 != (t2 not in delims) or (t1 != t2 and not w1):
                 return 0.0, 0  # delimiters must line up exactly
             if t1 == WILDCARD:
                 params += 1
