@@ -51,6 +51,16 @@ class CommitSummary:
         }
 
 
+def merge_file_stats(stats) -> list[FileStats]:
+    """One row per source: a big file read in several ranges reports once per range."""
+    merged: dict[str, list[int]] = {}
+    for s in stats:
+        acc = merged.setdefault(s.source, [0] * 6)
+        for i, value in enumerate(s[1:]):
+            acc[i] += value
+    return [FileStats(source, *values) for source, values in sorted(merged.items())]
+
+
 def _read_json(path: str):
     with FileSystems.open(path, compression_type="uncompressed") as fh:
         return json.loads(fh.read().decode())
@@ -91,7 +101,7 @@ def commit_run(layout: Layout, staging: str, run_id: str, batch_key: str, store:
     """Move the staged files into place, update the store and the templates table."""
     listing = _read_json(FileSystems.join(staging, "outputs.json"))
     written = [WrittenFile(**w) for w in listing["written"]]
-    summary = CommitSummary(files=[FileStats(**s) for s in listing["stats"]])
+    summary = CommitSummary(files=merge_file_stats(FileStats(**s) for s in listing["stats"]))
 
     # 1. The template store first: if saving it fails, no table has changed yet.
     models = _load_models([w.path for w in written if w.table == "models"])

@@ -106,6 +106,8 @@ def prepare(argv: list[str]):
         raise UsageError("missing --input (a file or glob; repeatable)")
     if not opts.output:
         raise UsageError("missing --output (a directory)")
+    if opts.split_bytes < 1024:
+        raise UsageError("bad --split_bytes: use at least 1024")
     try:
         window_us = parse_duration_us(opts.window)
     except ValueError as exc:
@@ -134,7 +136,8 @@ def run(argv: list[str]) -> int:
     staging = layout.staging(run_id)
     progress_dir = tempfile.mkdtemp(prefix="aiops-progress-") if local else None
     bins = options.view_as(DirectOptions).direct_num_workers if local else None
-    stage = StageConfig(staging=staging, run_id=run_id, format=opts.format, progress_dir=progress_dir, bins=bins)
+    stage = StageConfig(staging=staging, run_id=run_id, format=opts.format, progress_dir=progress_dir, bins=bins,
+                        split_bytes=opts.split_bytes)
     manifest = {
         "run_id": run_id, "version": __version__, "status": "running", "started_at": started,
         "finished_at": None, "inputs": list(opts.input), "batch_key": key, "format": opts.format,

@@ -33,12 +33,19 @@ class InputError(Exception):
 
 
 class InputFile(NamedTuple):
-    """One file to read: where it is, how big, when it last changed, whose it is."""
+    """One file (or one byte range of a big uncompressed file) to read."""
 
     path: str
     size: int
     mtime_us: int
     service: str  # the parent directory's name, the service fallback for records without one
+    start: int = 0  # first byte of the range: always the start of an event's first line
+    end: int | None = None  # end of the range (exclusive); None: to the end of the file
+    first_line: int = 1  # the physical line number at ``start``
+
+    @property
+    def is_last_part(self) -> bool:
+        return self.end is None
 
 
 class Truncated(NamedTuple):
@@ -129,19 +136,25 @@ def _decompressor(path: str):
     return _Plain(), ""
 
 
-def read_lines(path: str, progress=None) -> Iterator[bytes | Truncated]:
+def read_lines(path: str, progress=None, start: int = 0, end: int | None = None) -> Iterator[bytes | Truncated]:
     """Yield the physical lines of a file (without ``\\n`` / ``\\r\\n``).
 
     A final line without a newline is still a line. When a compressed stream is
     corrupt or ends early, yields one ``Truncated`` item carrying the partial
     tail and stops. ``progress(nbytes)`` is called with each block's raw size.
+    ``start``/``end`` read one byte range of an uncompressed file.
     """
     dec, kind = _decompressor(path)
     pending = b""
     damaged: str | None = None
+    remaining = -1 if end is None else end - start
     with FileSystems.open(path, compression_type="uncompressed") as fh:
-        while True:
-            block = fh.read(READ_BLOCK)
+        if start:
+            fh.seek(start)
+        while remaining:
+            block = fh.read(READ_BLOCK if remaining < 0 else min(READ_BLOCK, remaining))
+            if remaining > 0:
+                remaining -= len(block)
             if not block:
                 break
             if progress is not None:

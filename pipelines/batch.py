@@ -21,6 +21,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from aiops.parquet_io import WrittenFile
 from aiops.schema import FileStats
 from aiops.sources import InputFile
+from aiops.splitting import DEFAULT_CHUNK_BYTES
 from aiops.windowing import DEFAULT_WINDOW
 from transforms.kpis import ComputeKpis
 from transforms.parse import ParseLogs, StageConfig
@@ -45,6 +46,9 @@ class BatchOptions(PipelineOptions):
         parser.add_argument("--window", default=DEFAULT_WINDOW, help="KPI window length, e.g. 1m, 5m, 1h.")
         parser.add_argument("--no_validate", "--no-validate", dest="no_validate", action="store_true",
                             help="Skip the Great Expectations checks at the end of the run.")
+        parser.add_argument("--split_bytes", "--split-bytes", dest="split_bytes", type=int, default=DEFAULT_CHUNK_BYTES,
+                            help="Uncompressed files larger than this many bytes are read as parallel byte "
+                                 "ranges that start at an event (default 64 MiB).")
         parser.add_argument("--run_id", "--run-id", dest="run_id", default=None,
                             help="Run id (default: UTC start time plus a random suffix).")
 

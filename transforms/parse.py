@@ -35,6 +35,7 @@ from aiops.parquet_io import PartitionedWriter, WrittenFile
 from aiops.parsing.reader import LogParser, ParseConfig
 from aiops.schema import DeadLetter, FileStats, ParsedEvent, TimestampUs, arrow_schema, rows_to_table
 from aiops.sources import InputFile, Truncated, read_lines
+from aiops.splitting import DEFAULT_CHUNK_BYTES, split_input
 from aiops.templating.masking import mask_array
 
 BATCH_EVENTS = 16_384
@@ -53,6 +54,7 @@ class StageConfig:
     format: str = "auto"
     progress_dir: str | None = None  # local dir for live progress files, or None
     bins: int | None = None  # local workers to balance work across; None: one unit per file
+    split_bytes: int = DEFAULT_CHUNK_BYTES  # uncompressed files larger than this are read in ranges
 
 
 def work_units(items, bins: int | None, weight, label: str):
@@ -136,7 +138,7 @@ class ParseFileFn(beam.DoFn):
         staged_path = FileSystems.join(cfg.staging, "parsed", f"{part}.arrows")
         dead_writer = PartitionedWriter(FileSystems.join(cfg.staging, "dead_letter"), part, "event_time", schema=DEAD_LETTER_SCHEMA)
         observations = _Observations()
-        stats = dict(lines=0, events=0, event_lines=0, dead=0, bytes=0)
+        stats = dict(events=0, event_lines=0, dead=0, bytes=0)
         events: list[ParsedEvent] = []
         dead: list[DeadLetter] = []
         last_time = f.mtime_us
@@ -174,8 +176,8 @@ class ParseFileFn(beam.DoFn):
                 if len(events) >= BATCH_EVENTS or len(dead) >= BATCH_EVENTS:
                     flush()
 
-            line_no = 0
-            for raw in read_lines(f.path, on_bytes):
+            line_no = f.first_line - 1  # numbers stay those of the whole file when f is a range
+            for raw in read_lines(f.path, on_bytes, f.start, f.end):
                 if isinstance(raw, Truncated):
                     # The cut-off tail is a physical line we did read, however short.
                     n = 1 if raw.tail else 0
@@ -190,11 +192,11 @@ class ParseFileFn(beam.DoFn):
             take(parser.finish())
             flush()
             writer.close()
-        stats["lines"] = line_no
-        self.progress.add(lines=line_no & PROGRESS_EVERY_MASK, files=1)
-        file_stats = FileStats(f.path, stats["bytes"], line_no, stats["events"], stats["event_lines"],
+        lines_read = line_no - (f.first_line - 1)
+        self.progress.add(lines=line_no & PROGRESS_EVERY_MASK, files=int(f.is_last_part))
+        file_stats = FileStats(f.path, stats["bytes"], lines_read, stats["events"], stats["event_lines"],
                                stats["dead"], parser.blank_lines)
-        self.lines.inc(line_no)
+        self.lines.inc(lines_read)
         self.events.inc(stats["events"])
         self.dead.inc(stats["dead"])
         self.blank.inc(parser.blank_lines)
@@ -218,8 +220,10 @@ class ParseLogs(beam.PTransform):
         self.config = config
 
     def expand(self, files):
+        cfg = self.config
+        parts = files | "SplitLargeFiles" >> beam.FlatMap(lambda f: split_input(f, cfg.format, cfg.split_bytes))
         return (
-            work_units(files, self.config.bins, lambda f: estimated_size(f.path, f.size), "Files")
+            work_units(parts, cfg.bins, lambda f: estimated_size(f.path, (f.end or f.size) - f.start), "Files")
             | "SpreadFiles" >> beam.Reshuffle()
             | "ParseFiles" >> beam.ParDo(ParseFileFn(self.config)).with_outputs("staged", "written", "stats", main="observations")
         )
