@@ -183,3 +183,28 @@ def test_default_runner_uses_worker_processes(tmp_path):
     m = _manifest(tmp_path / "out")
     assert (m["lines_read"], m["events"], m["blank"], m["dead_letter"]) == (302, 301, 1, 0)
     assert m["templates"] == 2
+
+
+def test_next_run_extends_the_template_store(tmp_path):
+    """Nightly use: day 2 keeps day 1's template ids and first_seen, and adds its new templates."""
+    day1, day2 = tmp_path / "d1" / "api", tmp_path / "d2" / "api"
+    day1.mkdir(parents=True)
+    day2.mkdir(parents=True)
+    (day1 / "a.log").write_text("".join(f"2026-11-21T10:00:{i:02d}Z INFO user {i} logged in\n" for i in range(30)))
+    (day2 / "a.log").write_text(
+        "".join(f"2026-11-22T10:00:{i:02d}Z INFO user {100 + i} logged in\n" for i in range(20))
+        + "2026-11-22T11:00:00Z ERROR disk /dev/sda1 full\n"
+    )
+    out = tmp_path / "out"
+    assert main(["batch", "--input", str(day1 / "a.log"), "--output", str(out), *LOCAL]) == 0
+    assert main(["batch", "--input", str(day2 / "a.log"), "--output", str(out), *LOCAL]) == 0
+    rows = _sql(out, "select template, strftime(first_seen, '%Y-%m-%d %H:%M:%S'), count from TEMPLATES order by 2")
+    assert rows == [
+        ("user <*> logged in", "2026-11-21 10:00:00", 50),
+        ("disk <*> full", "2026-11-22 11:00:00", 1),
+    ]
+    ids = _sql(out, "select distinct dt::varchar, template_id from EVENTS where template = 'user <*> logged in' order by 1")
+    assert len(ids) == 2 and ids[0][1] == ids[1][1]  # same id on both days
+    kpi = duckdb.sql(f"select strftime(window_start, '%Y-%m-%d %H:%M'), new_templates from "
+                     f"read_parquet('{out}/kpis/**/*.parquet') order by 1").fetchall()
+    assert kpi == [("2026-11-21 10:00", 1), ("2026-11-22 10:00", 0), ("2026-11-22 11:00", 1)]
