@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import typing
 from operator import itemgetter
 from typing import NamedTuple, NewType
@@ -163,6 +164,7 @@ def _arrow_type(annotation: object) -> tuple[pa.DataType, bool]:
     return _SCALARS[annotation], False
 
 
+@functools.cache  # rows_to_table asks for it once per batch; type hints are slow to resolve
 def arrow_schema(row_type: type) -> pa.Schema:
     """The Parquet/Arrow schema of a row NamedTuple, from its annotations."""
     hints = typing.get_type_hints(row_type)
