@@ -142,3 +142,25 @@ def test_stored_template_generalised_by_new_data_carries_counts():
     assert [(t.template, t.first_seen, t.count) for t in model.templates] == [("took <*> ms", 7, 3)]
     [new] = update_store(stored, [model], "b2")
     assert (new.template, new.counts, new.first_seen, new.last_seen) == ("took <*> ms", {"b1": 4, "b2": 3}, 7, 20)
+
+
+def test_learning_cap_gives_the_same_templates_and_is_order_independent():
+    """Above max_learned, Drain learns from a deterministic head and the tail is fitted/clustered after."""
+    import random
+
+    from aiops.templating.learner import Observation, TemplateConfig, learn
+
+    obs = [Observation(f"Released reservation R{100000 + i} ({i % 7} units)", 1, i, i, f"x{i}") for i in range(300)]
+    obs += [Observation(f"Webhook evt_{i:06x}ab received from stripe", 1, i, i, f"w{i}") for i in range(300)]
+    obs += [Observation("cache warmed", 5, 0, 9, "cache warmed")]
+    full = learn("svc", obs, config=TemplateConfig(max_learned=None))
+    capped = learn("svc", obs, config=TemplateConfig(max_learned=50))
+    shuffled = list(obs)
+    random.Random(4).shuffle(shuffled)
+    capped_again = learn("svc", shuffled, config=TemplateConfig(max_learned=50))
+    assert sorted(t.template for t in capped.templates) == [
+        "Released reservation <*> (<*> units)", "Webhook <*> received from stripe", "cache warmed"]
+    assert sorted(t.template for t in capped.templates) == sorted(t.template for t in full.templates)
+    assert [(t.template_id, t.count) for t in capped.templates] == [(t.template_id, t.count) for t in capped_again.templates]
+    assert sum(t.count for t in capped.templates) == 605
+    assert len(capped.index) == 601

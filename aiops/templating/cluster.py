@@ -87,7 +87,8 @@ def cluster_templates(
         final = merge_templates(sorted(set(template_of.values())), config)
     else:
         final = {t: t for t in template_of.values()}
-    return {text: canonical(final[t]) for text, t in template_of.items()}
+    canon = {t: canonical(final[t]) for t in set(template_of.values())}  # few templates, many texts
+    return {text: canon[t] for text, t in template_of.items()}
 
 
 def fits(template_tokens: Sequence[str], tokens: Sequence[str]) -> bool:

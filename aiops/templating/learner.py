@@ -39,6 +39,11 @@ class TemplateConfig:
     merge: bool = True
     split_max_values: int = 4  # split a drain cluster on a position with at most this many plain words
     split_min_support: float = 2.0  # ... seen on average at least this many times each
+    # Drain learns from at most this many distinct masked messages (the most frequent first, ties
+    # in a hash order that mixes shapes); the rest are matched to what was learned, and only those
+    # that fit no template are clustered in a second round. Bounds the serial learning time when
+    # identifiers no mask catches make most messages distinct. None: learn from all.
+    max_learned: int | None = 10_000
 
 
 class Observation(NamedTuple):
@@ -96,9 +101,16 @@ def learn(
     obs = sorted((Observation(k, *v) for k, v in merged.items()), key=lambda o: (-o.count, o.masked))
     seeds = sorted({canonical(s.template): s for s in stored if s.service == service}.values(),
                    key=lambda s: s.template)
+    head, tail = _head_and_tail(obs, config.max_learned)
     # assignment: masked text / seed template -> final template text
-    assignment = cluster_templates([s.template for s in seeds], [o.masked for o in obs], config,
-                                   [o.count for o in obs])
+    assignment = cluster_templates([s.template for s in seeds], [o.masked for o in head], config,
+                                   [o.count for o in head])
+    if tail:
+        # Round two: the learned templates are seeds, so the tail mostly just fits them.
+        second = cluster_templates(sorted(set(assignment.values())), [o.masked for o in tail], config,
+                                   [o.count for o in tail])
+        assignment = {k: second.get(v, v) for k, v in assignment.items()}
+        assignment.update((o.masked, second[o.masked]) for o in tail)
 
     infos: dict[str, list] = {}
     sources: dict[str, list[str]] = {}
@@ -128,6 +140,15 @@ def learn(
     index = {o.masked: position[assignment[o.masked]] for o in obs}
     src = {position[t]: ids for t, ids in sources.items()}
     return ServiceModel(service, templates, index, src)
+
+
+def _head_and_tail(obs: list[Observation], cap: int | None) -> tuple[list[Observation], list[Observation]]:
+    """Split sorted observations into the ones Drain learns from and the rest (both keep order)."""
+    if not cap or len(obs) <= cap:
+        return obs, []
+    ranked = sorted(obs, key=lambda o: (-o.count, hashlib.blake2b(o.masked.encode(), digest_size=8).digest()))
+    head_keys = {o.masked for o in ranked[:cap]}
+    return [o for o in obs if o.masked in head_keys], [o for o in obs if o.masked not in head_keys]
 
 
 def update_store(stored: Sequence[StoredTemplate], models: Sequence, batch_key: str) -> list[StoredTemplate]:

@@ -31,7 +31,10 @@ _SPACES = re.compile(r"\s+")
 def tokenize(masked: str) -> tuple[tuple[str, ...], tuple[bool, ...]]:
     """Return (tokens, gaps): gaps[i] is True when whitespace precedes token i."""
     pairs = _TOKEN.findall(masked)
-    return tuple(tok for _, tok in pairs), tuple(bool(gap) for gap, _ in pairs)
+    if not pairs:
+        return (), ()
+    spaces, tokens = zip(*pairs, strict=True)  # pairs are (space, token) 2-tuples
+    return tokens, tuple(map(bool, spaces))
 
 
 def detokenize(tokens: tuple[str, ...] | list[str], gaps: tuple[bool, ...] | list[bool]) -> str:
