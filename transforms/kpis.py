@@ -16,10 +16,8 @@ import uuid
 import apache_beam as beam
 
 from aiops.kpi import KpiAccumulator, finalize
-from aiops.parquet_io import PartitionedWriter
+from aiops.parquet_io import DAY_US, PartitionedWriter
 from aiops.schema import KpiRow, arrow_schema, rows_to_table
-
-DAY_US = 86_400_000_000
 
 
 class KpiCombineFn(beam.CombineFn):

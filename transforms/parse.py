@@ -33,13 +33,21 @@ from apache_beam.metrics import Metrics
 from aiops.balance import estimated_size, pack
 from aiops.parquet_io import PartitionedWriter, WrittenFile
 from aiops.parsing.reader import LogParser, ParseConfig
-from aiops.schema import DeadLetter, FileStats, ParsedEvent, TimestampUs, arrow_schema, rows_to_table
+from aiops.schema import (
+    MAX_DEAD_LETTER_BYTES,
+    DeadLetter,
+    FileStats,
+    ParsedEvent,
+    TimestampUs,
+    arrow_schema,
+    rows_to_table,
+)
 from aiops.sources import InputFile, Truncated, read_lines
 from aiops.splitting import DEFAULT_CHUNK_BYTES, split_input
 from aiops.templating.masking import mask_array
 
 BATCH_EVENTS = 16_384
-PROGRESS_EVERY_MASK = 0x3FFF  # report progress every 16,384 lines
+PROGRESS_EVERY_MASK = 0x3FFF  # report progress about every 16,384 lines
 STAGED_SCHEMA = arrow_schema(ParsedEvent).append(pa.field("masked", pa.string()))
 STAGED_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
 DEAD_LETTER_SCHEMA = arrow_schema(DeadLetter)
@@ -177,23 +185,25 @@ class ParseFileFn(beam.DoFn):
                     flush()
 
             line_no = f.first_line - 1  # numbers stay those of the whole file when f is a range
+            reported = line_no  # lines already counted in the progress file
             for raw in read_lines(f.path, on_bytes, f.start, f.end):
                 if isinstance(raw, Truncated):
                     # The cut-off tail is a physical line we did read, however short.
                     n = 1 if raw.tail else 0
                     line_no += n
                     dead.append(DeadLetter(f.path, line_no or 1, n, TimestampUs(last_time), raw.reason,
-                                           raw.tail[:65536], len(raw.tail), ""))
+                                           raw.tail[:MAX_DEAD_LETTER_BYTES], len(raw.tail), ""))
                     continue
                 line_no += 1
                 if not line_no & PROGRESS_EVERY_MASK:
-                    self.progress.add(lines=PROGRESS_EVERY_MASK + 1)
+                    self.progress.add(lines=line_no - reported)
+                    reported = line_no
                 take(parser.feed(raw, line_no))
             take(parser.finish())
             flush()
             writer.close()
         lines_read = line_no - (f.first_line - 1)
-        self.progress.add(lines=line_no & PROGRESS_EVERY_MASK, files=int(f.is_last_part))
+        self.progress.add(lines=line_no - reported, files=int(f.is_last_part))
         file_stats = FileStats(f.path, stats["bytes"], lines_read, stats["events"], stats["event_lines"],
                                stats["dead"], parser.blank_lines)
         self.lines.inc(lines_read)

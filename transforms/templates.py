@@ -140,10 +140,7 @@ class ApplyTemplatesFn(beam.DoFn):
                     writer.write(events)
                     self.events.inc(events.num_rows)
                     for key, acc in partial_kpis(events, self.window_us).items():
-                        if key in partials:
-                            partials[key].merge(acc)
-                        else:
-                            partials[key] = acc
+                        partials.setdefault(key, KpiAccumulator()).merge(acc)
         for written in writer.close():
             yield beam.pvalue.TaggedOutput("written", written)
         yield from partials.items()
