@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install format lint typecheck test demo bench eval-parsing eval-extraction clean
+.PHONY: install format lint typecheck test demo bench eval-parsing eval-extraction eval-anomaly clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -40,6 +40,10 @@ eval-parsing: install
 
 eval-extraction: install
 	$(BIN)/aiops eval parsing --data ../shared/data/loghub-2k --extraction
+
+# options: make eval-anomaly ANOMALY_ARGS='--only injected --lines 50000 --json eval-anomaly.json'
+eval-anomaly: install
+	$(BIN)/aiops eval anomaly --data ../shared/data $(ANOMALY_ARGS)
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

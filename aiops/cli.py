@@ -7,6 +7,7 @@ Example::
     aiops validate out/
     aiops sample --output logs/
     aiops eval parsing --data ../shared/data/loghub-2k
+    aiops eval anomaly --data ../shared/data
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ COMMANDS = {
     "query": ("aiops.query", "run SQL or a named query over an output directory"),
     "validate": ("aiops.validation", "run the data-quality suite over an output directory"),
     "sample": ("aiops.sample.generator", "generate a realistic multi-service sample of logs"),
-    "eval": (None, "accuracy harnesses: 'aiops eval parsing --data DIR'"),
+    "eval": (None, "accuracy harnesses: 'aiops eval parsing|anomaly --data DIR'"),
 }
-EVALS = {"parsing": "aiops.eval.parsing"}
+EVALS = {"parsing": "aiops.eval.parsing", "anomaly": "aiops.eval.anomaly"}
 
 
 def _usage() -> str:

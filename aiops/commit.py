@@ -97,8 +97,9 @@ def templates_table(stored: Sequence[StoredTemplate]) -> pa.Table:
     return rows_to_table(TemplateRow, rows)
 
 
-def commit_run(layout: Layout, staging: str, run_id: str, batch_key: str, store: TemplateStore) -> CommitSummary:
-    """Move the staged files into place, update the store and the templates table."""
+def commit_run(layout: Layout, staging: str, run_id: str, batch_key: str, store: TemplateStore,
+               sequence_dir: str | None = None) -> CommitSummary:
+    """Move the staged files into place, update the stores and the templates table."""
     listing = _read_json(FileSystems.join(staging, "outputs.json"))
     written = [WrittenFile(**w) for w in listing["written"]]
     summary = CommitSummary(files=merge_file_stats(FileStats(**s) for s in listing["stats"]))
@@ -120,6 +121,16 @@ def commit_run(layout: Layout, staging: str, run_id: str, batch_key: str, store:
     if FileSystems.exists(final_templates):
         FileSystems.delete([final_templates])
     FileSystems.rename([tmp], [final_templates])
+
+    # Sequence models replace the ones the next run would load as its prior.
+    for w in written:
+        if w.table == "sequence_models" and sequence_dir:
+            if not FileSystems.exists(sequence_dir):
+                FileSystems.mkdirs(sequence_dir)
+            target = FileSystems.join(sequence_dir, _basename(w.path))
+            if FileSystems.exists(target):
+                FileSystems.delete([target])
+            FileSystems.rename([w.path], [target])
 
     # 2. New partition files in, then the same batch key's older files out.
     prefix = f"{batch_key}-"

@@ -119,6 +119,22 @@ def latest_manifest(out: Path) -> dict[str, Any] | None:
     return json.loads(runs[-1].read_text()) if runs else None
 
 
+def _show_named(query: Any, out: Path, shows) -> None:
+    for title, name, params, wanted in shows:
+        _heading(title)
+        try:
+            cols, rows = query.run_named(str(out), name, params)
+        except Exception as exc:  # noqa: BLE001 - show what failed and go on with the rest
+            print(f"(query {name} failed: {exc})")
+            continue
+        keep = [i for i, c in enumerate(cols) if c in wanted] or list(range(len(cols)))
+        print(format_table([cols[i] for i in keep], [[_cut(r[i]) for i in keep] for r in rows]))
+
+
+def _cut(value: Any, limit: int = 110) -> Any:
+    return value[: limit - 1] + "…" if isinstance(value, str) and len(value) > limit else value
+
+
 def show_results(out: Path, gt: GroundTruth) -> None:
     manifest = latest_manifest(out)
     if manifest is None:
@@ -152,22 +168,20 @@ def show_results(out: Path, gt: GroundTruth) -> None:
             ],
         ),
     )
-    for title, name, params, wanted in shows:
-        _heading(title)
-        try:
-            cols, rows = query.run_named(str(out), name, params)
-        except Exception as exc:  # noqa: BLE001 - show what failed and go on with the rest
-            print(f"(query {name} failed: {exc})")
-            continue
-        keep = [i for i, c in enumerate(cols) if c in wanted] or list(range(len(cols)))
-        print(format_table([cols[i] for i in keep], [[r[i] for i in keep] for r in rows]))
+    _show_named(query, out, shows)
     _heading("Injected incidents (ground truth) to compare with")
     print(
         format_table(
-            ["kind", "service", "start", "end"],
-            [(i["kind"], i["service"], i["start"], i["end"]) for i in gt.incidents],
+            ["kind", "scenario", "service", "start", "end"],
+            [(i["kind"], i.get("scenario"), i["service"], i["start"], i["end"]) for i in gt.incidents],
         )
     )
+    _show_named(query, out, (
+        ("What the job flagged (anomalies per service window)", "anomalies_by_window", {"limit": 20},
+         ["service", "window_start", "findings", "kinds", "strongest"]),
+        ("Most unusual sessions (sequence model)", "anomalous_sessions", {"limit": 5},
+         ["service", "session_id", "events", "score", "reason"]),
+    ))
     try:
         con = query.connect(str(out))
     except Exception as exc:  # noqa: BLE001

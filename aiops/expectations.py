@@ -9,7 +9,7 @@ Example::
 
     >>> from aiops.expectations import CHECKS, FRAMES
     >>> sorted({f.table for f in FRAMES})
-    ['dead_letter', 'events', 'kpis', 'runs', 'templates']
+    ['anomalies', 'dead_letter', 'events', 'kpis', 'runs', 'sessions', 'templates']
     >>> [c.name for c in CHECKS if c.frame == "accounting"][:2]
     ['manifest_present', 'accounting_identity']
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiops.schema import LEVELS
+from aiops.schema import ANOMALY_KINDS, LEVELS
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,19 @@ FRAMES = [
         f"from kpis where {_RUN}",
         ("service", "window_start"),
     ),
+    Frame(
+        "anomalies",
+        "anomalies",
+        "select window_start, window_end, service, kind, template_id, score, threshold "
+        f"from anomalies where {_RUN}",
+        ("service", "window_start", "kind"),
+    ),
+    Frame(
+        "sessions",
+        "sessions",
+        f"select run_id, service, session_id, first_time, last_time, events, score from sessions where {_RUN}",
+        ("service", "session_id"),
+    ),
     # The template store snapshot is not per run: always checked whole.
     Frame(
         "templates",
@@ -179,6 +192,31 @@ CHECKS: list[Check] = [
     ),
     _between("kpis", "error_rate_in_0_1", "error_rate", 0, 1),
     *[_between("kpis", "latency_non_negative", f"latency_{p}_ms", 0) for p in ("p50", "p95", "p99")],
+    # anomalies: a finding is written only when its score reaches its threshold
+    *_not_null("anomalies", "window_start", "window_end", "service", "kind", "score", "threshold"),
+    Check("anomalies", "kind_allowed", "ExpectColumnValuesToBeInSet", {"column": "kind", "value_set": list(ANOMALY_KINDS)}),
+    Check(
+        "anomalies",
+        "window_start_before_end",
+        "ExpectColumnPairValuesAToBeGreaterThanB",
+        {"column_A": "window_end", "column_B": "window_start", "or_equal": False},
+    ),
+    Check(
+        "anomalies",
+        "score_reaches_threshold",
+        "ExpectColumnPairValuesAToBeGreaterThanB",
+        {"column_A": "score", "column_B": "threshold", "or_equal": True},
+    ),
+    # sessions
+    *_not_null("sessions", "service", "session_id", "first_time", "last_time"),
+    Check(
+        "sessions",
+        "first_not_after_last",
+        "ExpectColumnPairValuesAToBeGreaterThanB",
+        {"column_A": "last_time", "column_B": "first_time", "or_equal": True},
+    ),
+    _between("sessions", "events_positive", "events", 1),
+    Check("sessions", "unique_session", "ExpectCompoundColumnsToBeUnique", {"column_list": ["run_id", "service", "session_id"]}),
     # templates
     *_not_null("templates", "template_id", "template", "service"),
     Check(

@@ -24,6 +24,8 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
 from aiops import __version__
+from aiops.anomaly.config import AnomalyConfig
+from aiops.anomaly.sessions import SessionKey
 from aiops.commit import commit_run, remove_staging, write_manifest
 from aiops.layout import Layout, batch_key
 from aiops.progress import ProgressPrinter, print_summary
@@ -31,6 +33,7 @@ from aiops.sources import InputError, expand_inputs, filesystem_hint
 from aiops.templating.store import FileTemplateStore, TemplateStoreError
 from aiops.windowing import parse_duration_us
 from pipelines.batch import BatchOptions, build
+from transforms.anomalies import AnomalyContext
 from transforms.parse import StageConfig
 
 
@@ -97,6 +100,14 @@ def _runner(options: PipelineOptions, argv: list[str]):
     return FnApiRunner(), True
 
 
+def _counter(result, name: str) -> int:
+    """A Beam counter's committed value (0 when the runner reports none)."""
+    from apache_beam.metrics.metric import MetricsFilter
+
+    counters = result.metrics().query(MetricsFilter().with_name(name))["counters"]
+    return int(sum(c.committed or 0 for c in counters))
+
+
 def prepare(argv: list[str]):
     options = PipelineOptions(argv)
     # s3:// (and other filesystems) read their credentials and endpoints from the pipeline options.
@@ -113,6 +124,14 @@ def prepare(argv: list[str]):
     except ValueError as exc:
         raise UsageError(f"bad --window: {exc}") from exc
     try:
+        anomaly_config = AnomalyConfig().with_overrides(opts.anomaly)
+    except ValueError as exc:
+        raise UsageError(f"bad --anomaly: {exc}") from exc
+    try:
+        session_key = SessionKey.parse(opts.session_key) if opts.session_key.lower() != "none" else None
+    except ValueError as exc:
+        raise UsageError(f"bad --session_key: {exc}") from exc
+    try:
         files = expand_inputs(opts.input)
     except InputError as exc:
         raise UsageError(str(exc)) from exc
@@ -124,11 +143,11 @@ def prepare(argv: list[str]):
         store.load()
     except TemplateStoreError as exc:
         raise UsageError(f"template store unreadable: {exc}") from exc
-    return options, opts, files, layout, store_path, store, window_us
+    return options, opts, files, layout, store_path, store, window_us, anomaly_config, session_key
 
 
 def run(argv: list[str]) -> int:
-    options, opts, files, layout, store_path, store, window_us = prepare(argv)
+    options, opts, files, layout, store_path, store, window_us, anomaly_config, session_key = prepare(argv)
     runner, local = _runner(options, argv)
     started = _now()
     run_id = opts.run_id or dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
@@ -141,7 +160,8 @@ def run(argv: list[str]) -> int:
     manifest = {
         "run_id": run_id, "version": __version__, "status": "running", "started_at": started,
         "finished_at": None, "inputs": list(opts.input), "batch_key": key, "format": opts.format,
-        "window": opts.window, "template_store": store_path, "input_files": len(files),
+        "window": opts.window, "session_key": opts.session_key, "anomaly_overrides": list(opts.anomaly),
+        "template_store": store_path, "input_files": len(files),
         "input_bytes": sum(f.size for f in files),
     }
     t0 = time.monotonic()
@@ -151,8 +171,12 @@ def run(argv: list[str]) -> int:
             if printer:
                 printer.start()
             p = beam.Pipeline(runner=runner, options=options) if runner else beam.Pipeline(options=options)
-            build(p, files, stage, store_path, window_us)
-            p.run().wait_until_finish()
+            ctx = AnomalyContext(layout.root, staging, run_id, key, window_us, layout.sequence_models(store_path),
+                                 anomaly_config)
+            build(p, files, stage, store_path, ctx, session_key)
+            result = p.run()
+            result.wait_until_finish()
+            manifest["anomalous_sessions"] = _counter(result, "anomalous_sessions")
         except Exception as exc:  # the runner wraps worker errors in many types; record, clean up, re-raise
             manifest.update(status="failed", finished_at=_now(), error=f"{type(exc).__name__}: {exc}"[:2000],
                             worker_log=log_path)
@@ -163,7 +187,7 @@ def run(argv: list[str]) -> int:
         finally:
             if printer:
                 printer.stop()
-    summary = commit_run(layout, staging, run_id, key, store)
+    summary = commit_run(layout, staging, run_id, key, store, layout.sequence_models(store_path))
     remove_staging(staging)
     elapsed = time.monotonic() - t0
     manifest.update(summary.totals())

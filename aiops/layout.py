@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from apache_beam.io.filesystems import FileSystems
 
-PARTITIONED_TABLES = ("events", "dead_letter", "kpis")
+PARTITIONED_TABLES = ("events", "dead_letter", "kpis", "template_windows", "anomalies", "sessions")
 
 
 def batch_key(inputs: list[str]) -> str:
@@ -47,6 +47,11 @@ class Layout:
 
     def default_store(self) -> str:
         return join(self.root, "_store", "templates.json.gz")
+
+    def sequence_models(self, store_path: str) -> str:
+        """Sequence models persist next to the template store they belong with."""
+        parent = store_path.rstrip("/").rsplit("/", 1)[0] if "/" in store_path else "."
+        return join(parent, "sequence_models")
 
     def staging(self, run_id: str) -> str:
         return join(self.root, "_staging", run_id)

@@ -5,6 +5,9 @@ The layout (written by the batch job)::
     DIR/events/dt=YYYY-MM-DD/*.parquet       Event rows
     DIR/dead_letter/dt=YYYY-MM-DD/*.parquet  DeadLetter rows
     DIR/kpis/dt=YYYY-MM-DD/*.parquet         KpiRow rows (dt of window_start)
+    DIR/template_windows/dt=.../*.parquet    TemplateWindowRow rows (per service, template, window)
+    DIR/anomalies/dt=.../*.parquet           AnomalyRow rows (dt of window_start)
+    DIR/sessions/dt=.../*.parquet            SessionRow rows (dt of first_time)
     DIR/templates/*.parquet                  TemplateRow snapshot (not partitioned)
     DIR/runs/<run_id>.json                   run manifests
 
@@ -25,7 +28,7 @@ from __future__ import annotations
 import json
 import os
 
-from aiops.schema import DeadLetter, Event, KpiRow, TemplateRow
+from aiops.schema import AnomalyRow, DeadLetter, Event, KpiRow, SessionRow, TemplateRow, TemplateWindowRow
 
 # Parquet tables: name -> row type.
 TABLES: dict[str, type] = {
@@ -33,9 +36,12 @@ TABLES: dict[str, type] = {
     "dead_letter": DeadLetter,
     "kpis": KpiRow,
     "templates": TemplateRow,
+    "template_windows": TemplateWindowRow,
+    "anomalies": AnomalyRow,
+    "sessions": SessionRow,
 }
 # Tables written under hive partitions ``dt=YYYY-MM-DD`` (they get a ``dt`` DATE column).
-PARTITIONED = frozenset({"events", "dead_letter", "kpis"})
+PARTITIONED = frozenset({"events", "dead_letter", "kpis", "template_windows", "anomalies", "sessions"})
 RUNS_DIR = "runs"
 
 

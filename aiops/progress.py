@@ -97,7 +97,10 @@ def print_summary(manifest: dict, root: str, stream) -> None:
         f"({m['dead_letter_lines']:,} lines)   blank {m['blank']:,}",
         f"  templates {m.get('templates', 0):,} this run ({m.get('new_templates', 0):,} new)   "
         f"kpi rows {tables.get('kpis', 0):,}",
-        f"  wrote    {root}/{{events,templates,kpis,dead_letter}}  manifest {root}/runs/{m['run_id']}.json",
+        f"  anomalies {tables.get('anomalies', 0):,} findings   sessions {tables.get('sessions', 0):,} "
+        f"({m.get('anomalous_sessions', 0):,} flagged)",
+        f"  wrote    {root}/{{events,templates,kpis,dead_letter,template_windows,anomalies,sessions}}",
+        f"  manifest {root}/runs/{m['run_id']}.json",
     ]
     if m.get("validation") is not None:
         v = m["validation"]

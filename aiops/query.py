@@ -36,7 +36,7 @@ from aiops.query_format import FORMATTERS
 from aiops.schema import arrow_schema
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-VIEWS = ("events", "dead_letter", "kpis", "templates", "runs")
+VIEWS = ("events", "dead_letter", "kpis", "templates", "template_windows", "anomalies", "sessions", "runs")
 
 _PARAM_LINE = re.compile(r"^--\s+\$(\w+)\s*=\s*('(?:[^']|'')*'|\S+)\s*(.*)$")
 _PARAM_USE = re.compile(r"\$(\w+)")

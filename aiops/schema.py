@@ -130,6 +130,64 @@ class KpiRow(NamedTuple):
     run_id: str
 
 
+ANOMALY_KINDS = ("frequency", "new_template", "silence", "content", "sequence")
+
+
+class AnomalyRow(NamedTuple):
+    """The ``anomalies`` table: one row per finding (service window, optionally one template)."""
+
+    window_start: TimestampUs
+    window_end: TimestampUs
+    service: str
+    kind: str  # one of ANOMALY_KINDS
+    template_id: str | None  # None for service-level findings
+    score: float  # how anomalous; flagged because score >= threshold
+    threshold: float
+    observed: float
+    expected: float
+    detail: str  # human-readable: what was seen and what was expected
+    run_id: str
+
+
+class SessionRow(NamedTuple):
+    """The ``sessions`` table: one row per (service, session key value)."""
+
+    session_id: str
+    service: str
+    first_time: TimestampUs
+    last_time: TimestampUs
+    events: int
+    distinct_templates: int
+    score: float
+    is_anomaly: bool
+    reason: str | None  # why the session was flagged (None when it was not)
+    run_id: str
+
+
+class TemplateWindowRow(NamedTuple):
+    """The ``template_windows`` table: per service, template and window, what the scorers saw.
+
+    It is both the history later runs use as their baseline and a table analysts can query.
+    ``value_fields``/``value_geomeans``/``value_counts`` are parallel lists (numeric fields:
+    typed attributes such as ``latency_ms`` and measured parameters such as ``p2``);
+    ``top_keys``/``top_counts`` are parallel lists of the most common categorical values as
+    ``field=value`` (parameters and ``http_status``).
+    """
+
+    window_start: TimestampUs
+    window_end: TimestampUs
+    service: str
+    template_id: str
+    events: int
+    errors: int
+    value_fields: list[str]
+    value_geomeans: list[float]
+    value_counts: list[int]
+    top_keys: list[str]
+    top_counts: list[int]
+    run_id: str
+
+
 class FileStats(NamedTuple):
     """What reading one input file (or one byte range of it) produced."""
 

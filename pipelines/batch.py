@@ -1,4 +1,4 @@
-"""The batch job's wiring: input files -> ParseLogs -> MineTemplates -> ApplyTemplates -> ComputeKpis.
+"""The batch job's wiring: ParseLogs -> MineTemplates -> ApplyTemplates -> ComputeKpis, ScoreWindows, ScoreSessions.
 
 Only wiring lives here; the launcher (``aiops.launcher``) checks arguments,
 chooses the runner, commits the staged files and writes the run manifest.
@@ -18,11 +18,13 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from aiops.anomaly.sessions import DEFAULT_SESSION_KEY, SessionKey
 from aiops.parquet_io import WrittenFile
 from aiops.schema import FileStats
 from aiops.sources import InputFile
 from aiops.splitting import DEFAULT_CHUNK_BYTES
 from aiops.windowing import DEFAULT_WINDOW
+from transforms.anomalies import AnomalyContext, ScoreSessions, ScoreWindows, write_anomalies
 from transforms.kpis import ComputeKpis
 from transforms.parse import ParseLogs, StageConfig
 from transforms.templates import ApplyTemplates, MineTemplates
@@ -51,6 +53,13 @@ class BatchOptions(PipelineOptions):
                                  "ranges that start at an event (default 64 MiB).")
         parser.add_argument("--run_id", "--run-id", dest="run_id", default=None,
                             help="Run id (default: UTC start time plus a random suffix).")
+        parser.add_argument("--session_key", "--session-key", dest="session_key", default=DEFAULT_SESSION_KEY,
+                            help="What groups events into sessions for sequence scoring: a column of the events "
+                                 "table (trace_id, session_id, host...) or a regex whose first match in the "
+                                 "message is the key, e.g. 'blk_-?\\d+'. Default: trace_id.")
+        parser.add_argument("--anomaly", action="append", default=[], metavar="KEY=VALUE",
+                            help="Override an anomaly threshold or baseline setting (repeatable), e.g. "
+                                 "--anomaly frequency_z=8; see the README for the list and defaults.")
 
 
 def _collect(outputs, staging: str):
@@ -72,10 +81,18 @@ def _collect(outputs, staging: str):
     )
 
 
-def build(p: beam.Pipeline, files: list[InputFile], stage: StageConfig, store_path: str, window_us: int):
+def build(p: beam.Pipeline, files: list[InputFile], stage: StageConfig, store_path: str, ctx: AnomalyContext,
+          session_key: SessionKey | None):
     """Wire the batch job into ``p``; returns the PCollection holding the outputs-list path."""
+    window_us = ctx.window_us
     parsed = p | "ListFiles" >> beam.Create(files) | "ParseLogs" >> ParseLogs(stage)
     mined = parsed.observations | "MineTemplates" >> MineTemplates(store_path, stage.staging)
-    applied = parsed.staged | "ApplyTemplates" >> ApplyTemplates(mined.models, stage.staging, stage.run_id, window_us, stage.bins)
+    applied = parsed.staged | "ApplyTemplates" >> ApplyTemplates(
+        mined.models, stage.staging, stage.run_id, window_us, stage.bins, session_key, ctx.config.top_values)
     kpis = applied.kpi_partials | "ComputeKpis" >> ComputeKpis(mined.models, stage.staging, stage.run_id, window_us)
-    return _collect((parsed.written, parsed.stats, mined.written, applied.written, kpis), stage.staging)
+    window_found, template_windows = applied.template_partials | "ScoreWindows" >> ScoreWindows(ctx, mined.models)
+    session_found, session_written = applied.session_parts | "ScoreSessions" >> ScoreSessions(ctx)
+    found = (window_found, session_found) | "FlattenAnomalies" >> beam.Flatten()
+    anomalies = write_anomalies(found, stage.staging)
+    return _collect((parsed.written, parsed.stats, mined.written, applied.written, kpis, template_windows,
+                     session_written, anomalies), stage.staging)

@@ -20,6 +20,7 @@ import zstandard
 
 from aiops.sample import damaged, generator
 from aiops.sample.common import fmt_iso_ms, fmt_java, fmt_nginx, fmt_syslog, to_ms
+from aiops.schema import ANOMALY_KINDS
 
 SMALL = 2000
 
@@ -60,12 +61,12 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path, small: Path) ->
 
 def test_literal_counts_for_a_small_generation(small: Path) -> None:
     gt = json.loads((small / "ground_truth.json").read_text())
-    assert gt["total_lines"] == 2022
+    assert gt["total_lines"] == 2024
     assert len(gt["files"]) == 24
     assert gt["services"] == {
-        "web": 880, "checkout": 200, "payments": 140, "auth": 100, "inventory": 400, "worker": 302,
+        "web": 880, "checkout": 202, "payments": 140, "auth": 100, "inventory": 382, "worker": 320,
     }  # fmt: skip
-    assert gt["files"]["web/access-20261122T1200.log.gz"] == 438
+    assert gt["files"]["web/access-20261122T1200.log.gz"] == 439
     # the counts in ground_truth.json are the physical lines really in the files
     for rel, count in gt["files"].items():
         assert len(_lines(small / rel)) == count, rel
@@ -141,50 +142,157 @@ def _window(inc: dict) -> tuple[str, str]:
     return inc["start"], inc["end"]
 
 
-def test_incidents_are_inside_the_range_and_visible(tmp_path: Path) -> None:
-    gt = generator.generate(tmp_path, lines=60_000)
-    kinds = sorted((i["kind"], i["service"]) for i in gt.incidents)
-    assert kinds == [
-        ("brute_force", "auth"), ("error_spike", "checkout"), ("error_spike", "web"),
-        ("latency_degradation", "payments"), ("new_template", "inventory"), ("service_silent", "worker"),
+@pytest.fixture(scope="module")
+def day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, generator.GroundTruth]:
+    out = tmp_path_factory.mktemp("day")
+    return out, generator.generate(out, lines=60_000)
+
+
+def test_incident_schedule_covers_every_kind_without_overlaps(
+    day: tuple[Path, generator.GroundTruth],
+) -> None:
+    _, gt = day
+    assert [(i["kind"], i["scenario"], i["service"], i["start"][11:16], i["end"][11:16]) for i in gt.incidents] == [
+        ("frequency", "brute_force", "sshd", "02:10", "02:28"),
+        ("frequency", "throughput_drop", "worker", "04:19", "04:49"),
+        ("silence", "service_silent", "worker", "09:14", "09:34"),
+        ("content", "rate_limited_responses", "payments", "10:19", "10:39"),
+        ("new_template", "new_error", "inventory", "11:17", "12:29"),
+        ("frequency", "error_spike", "web", "14:10", "14:25"),
+        ("frequency", "error_spike", "checkout", "14:10", "14:25"),
+        ("sequence", "order_flow_broken", "checkout", "15:43", "16:08"),
+        ("content", "latency_degradation", "payments", "17:02", "17:32"),
+        ("silence", "scheduled_job_stop", "inventory", "19:12", "19:52"),
     ]  # fmt: skip
+    assert {i["kind"] for i in gt.incidents} == set(ANOMALY_KINDS)
     for inc in gt.incidents:
+        assert {"kind", "scenario", "service", "start", "end", "description"} <= inc.keys()
         assert gt.start <= inc["start"] < inc["end"] <= gt.end
-    by = {i["kind"] + "/" + i["service"]: i for i in gt.incidents}
+        minutes = (
+            dt.datetime.fromisoformat(inc["end"]) - dt.datetime.fromisoformat(inc["start"])
+        ).seconds / 60
+        assert minutes >= 15, inc
+    for a in gt.incidents:  # never two incidents at once in one service
+        for b in gt.incidents:
+            if a is not b and a["service"] == b["service"]:
+                assert a["end"] <= b["start"] or b["end"] <= a["start"], (a, b)
+    assert [(r["scenario"], r["start"][11:16]) for r in gt.routine] == [("nightly_report_export", "01:00")]
+
+
+def test_frequency_new_template_and_silence_incidents_are_visible(
+    day: tuple[Path, generator.GroundTruth],
+) -> None:
+    root, gt = day
+    by = {i["scenario"] + "/" + i["service"]: i for i in gt.incidents}
 
     # worker: nothing at all in the silent window
     a, b = _window(by["service_silent/worker"])
-    stamps = [line[:19].replace(" ", "T") for line in _service_lines(tmp_path, "worker") if line[:2] == "20"]
+    worker = [line for line in _service_lines(root, "worker") if line[:2] == "20"]
+    stamps = [line[:19].replace(" ", "T") for line in worker]
     assert stamps and not [s for s in stamps if a[:19] <= s < b[:19]]
 
-    # payments: latency x20 inside the window
-    a, b = _window(by["latency_degradation/payments"])
-    inside, outside = [], []
-    for line in _service_lines(tmp_path, "payments"):
-        ms = float(re.search(r"latency_ms=(\d+)", line).group(1))
-        (inside if a[:19] <= line[3:22] < b[:19] else outside).append(ms)
-    assert statistics.median(inside) > 10 * statistics.median(outside)
+    # worker throughput drop: job lines fall to ~20%, polling goes on with a growing backlog
+    a, b = _window(by["throughput_drop/worker"])
+    hour_before = (dt.datetime.fromisoformat(a) - dt.timedelta(hours=1)).isoformat()[:19]
+    jobs_in = sum(
+        1 for s, line in zip(stamps, worker, strict=True) if a[:19] <= s < b[:19] and "started," in line
+    )
+    jobs_before = sum(
+        1 for s, line in zip(stamps, worker, strict=True) if hour_before <= s < a[:19] and "started," in line
+    )
+    assert 0.1 < jobs_in / (jobs_before / 2) < 0.35
+    pending = [int(re.search(r": (\d+) jobs pending", line).group(1))
+               for s, line in zip(stamps, worker, strict=True) if a[:19] <= s < b[:19] and "jobs pending" in line]  # fmt: skip
+    assert len(pending) > 10 and max(pending) > 150
 
     # web: 5xx share jumps during the spike
     a, b = _window(by["error_spike/web"])
     hhmm = (a[11:16], b[11:16])
     spike, rest = [], []
-    for line in _service_lines(tmp_path, "web"):
+    for line in _service_lines(root, "web"):
         status = int(line.split('" ', 1)[1][:3])
         when = line.split("[", 1)[1][12:17]  # HH:MM of [22/Nov/2026:HH:MM:SS +0000]
         (spike if hhmm[0] <= when < hhmm[1] else rest).append(status >= 500)
     assert sum(spike) / len(spike) > 0.1 > 0.01 > sum(rest) / len(rest)
 
     # auth: the attacker's failed logins all fall in the burst window
-    a, b = _window(by["brute_force/auth"])
-    attacker = by["brute_force/auth"]["source_ip"]
-    hits = [line for line in _service_lines(tmp_path, "auth") if attacker in line]
+    assert by["brute_force/sshd"]["directory"] == "auth"  # syslog lines name their service (app-name)
+    attacker = by["brute_force/sshd"]["source_ip"]
+    hits = [line for line in _service_lines(root, "auth") if attacker in line]
     assert len(hits) > 200 and all("Failed password" in h for h in hits)
 
     # inventory: the new error appears only from the incident start on
-    a, _ = _window(by["new_template/inventory"])
-    first = [line for line in _service_lines(tmp_path, "inventory") if "Warehouse sync aborted" in line]
+    a, _ = _window(by["new_error/inventory"])
+    inventory = [line for line in _service_lines(root, "inventory") if line[:2] == "20"]
+    first = [line for line in inventory if "Warehouse sync aborted" in line]
     assert first and first[0][:19].replace(" ", "T") >= a[:19]
+
+    # inventory: the cache refresh is periodic and stops in its window while the rest goes on
+    a, b = _window(by["scheduled_job_stop/inventory"])
+    refresh = [line[:19].replace(" ", "T") for line in inventory if "Cache refresh took" in line]
+    gaps = sorted(
+        (dt.datetime.fromisoformat(y) - dt.datetime.fromisoformat(x)).seconds
+        for x, y in zip(refresh, refresh[1:], strict=False)
+    )
+    assert len(refresh) > 250 and gaps[-1] >= 40 * 60 and 299 <= gaps[len(gaps) // 2] <= 301  # every 5 min
+    assert not [t for t in refresh if a[:19] <= t < b[:19]]
+    assert sum(1 for line in inventory if a[:19] <= line[:19].replace(" ", "T") < b[:19]) > 300
+
+
+def test_content_and_sequence_incidents_are_visible(day: tuple[Path, generator.GroundTruth]) -> None:
+    root, gt = day
+    by = {i["scenario"]: i for i in gt.incidents}
+    payments = _service_lines(root, "payments")
+
+    # payments: latency x20 inside the window
+    a, b = _window(by["latency_degradation"])
+    inside, outside = [], []
+    for line in payments:
+        ms = float(re.search(r"latency_ms=(\d+)", line).group(1))
+        (inside if a[:19] <= line[3:22] < b[:19] else outside).append(ms)
+    assert statistics.median(inside) > 10 * statistics.median(outside)
+
+    # payments: outcome=rate_limited, never seen elsewhere, dominates the responses in its window
+    a, b = _window(by["rate_limited_responses"])
+    outcomes: dict[bool, list[str]] = {True: [], False: []}
+    for line in payments:
+        if m := re.search(r" status=200 outcome=(\w+)", line):
+            outcomes[a[:19] <= line[3:22] < b[:19]].append(m.group(1))
+    assert 0.6 < outcomes[True].count("rate_limited") / len(outcomes[True]) < 0.9
+    assert "rate_limited" not in outcomes[False] and len(set(outcomes[False])) == 4
+
+    # checkout: an order is a trace; in the window ~40% of paid orders skip "Payment authorized"
+    a, b = _window(by["order_flow_broken"])
+    traces: dict[str, list[tuple[str, str]]] = {}
+    for line in _service_lines(root, "checkout"):
+        rec = json.loads(line)
+        traces.setdefault(rec["trace_id"], []).append((rec["ts"], rec["msg"]))
+    placed = {True: [0, 0], False: [0, 0]}  # inside window?: [placed orders, without authorization]
+    for steps in traces.values():
+        msgs = [m for _, m in steps]
+        assert [t for t, _ in steps] == sorted(t for t, _ in steps)
+        if any(m.startswith("Order ") for m in msgs):
+            assert msgs[0].startswith("Cart ") and sum(m.startswith("Order ") for m in msgs) == 1
+            inside = a <= steps[-1][0] < b
+            placed[inside][0] += 1
+            placed[inside][1] += not any(m.startswith("Payment authorized") for m in msgs)
+    assert placed[False][1] == 0 and placed[False][0] > 1000
+    assert 0.3 < placed[True][1] / placed[True][0] < 0.55
+    lengths = sorted(len(s) for s in traces.values())
+    assert lengths[len(lengths) // 2] >= 3 and max(lengths) >= 5
+
+
+def test_clean_day_has_no_incidents_and_the_same_traffic(tmp_path: Path) -> None:
+    gt = generator.generate(tmp_path, lines=20_000, incidents=False)
+    assert gt.incidents == [] and gt.params["incidents"] is False
+    saved = json.loads((tmp_path / "ground_truth.json").read_text())
+    assert saved["incidents"] == [] and saved["routine"] and set(saved["services"]) == set(generator.SERVICES)
+    assert not [line for line in _service_lines(tmp_path, "payments") if "rate_limited" in line]
+    assert not [line for line in _service_lines(tmp_path, "inventory") if "Warehouse sync aborted" in line]
+    assert generator.main(["--output", str(tmp_path / "cli"), "--lines", "20000", "--no-incidents"]) == 0
+    logs = {k: v for k, v in _digests(tmp_path).items() if k.endswith((".log", ".gz")) and "cli/" not in k}
+    assert {k: v for k, v in _digests(tmp_path / "cli").items() if k != "ground_truth.json"} == logs
+    assert json.loads((tmp_path / "cli" / "ground_truth.json").read_text())["incidents"] == []
 
 
 def test_cli_main_prints_one_line_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

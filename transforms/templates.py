@@ -19,12 +19,15 @@ import pickle
 import uuid
 
 import apache_beam as beam
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
+from aiops.anomaly.partials import WindowPartials, merge_partials, window_partials
+from aiops.anomaly.sessions import SessionKey, session_parts
 from aiops.kpi import KpiAccumulator, partial_kpis
 from aiops.parquet_io import PartitionedWriter, WrittenFile
 from aiops.schema import Event, arrow_schema
@@ -33,6 +36,8 @@ from aiops.templating.store import FileTemplateStore
 from transforms.parse import work_units
 
 EVENT_SCHEMA = arrow_schema(Event)
+# Events per anomaly-partials query: one DuckDB query has a fixed cost of tens of ms, so batch them.
+PARTIALS_ROWS = 262_144
 
 
 def merge_observations(values) -> tuple[int, int, int, str]:
@@ -122,17 +127,36 @@ def templated(table: pa.Table, models: dict, run_id: str) -> pa.Table:
 
 
 class ApplyTemplatesFn(beam.DoFn):
-    """One staged file in: final events written per dt; KPI partials out."""
+    """One staged file in: final events written per dt; KPI partials out.
 
-    def __init__(self, staging: str, run_id: str, window_us: int):
+    Tagged outputs: ``written`` (files), ``template_partials`` ((service, window) ->
+    per-template partials for the anomaly scorers) and ``session_parts`` (service ->
+    {session key: its events in this unit}), when a session key is set.
+    """
+
+    def __init__(self, staging: str, run_id: str, window_us: int, session_key: SessionKey | None = None,
+                 top_values: int = 8):
         self.staging = staging
         self.run_id = run_id
         self.window_us = window_us
+        self.session_key = session_key
+        self.top_values = top_values
         self.events = Metrics.counter("aiops", "events_written")
+
+    def setup(self) -> None:
+        self.con = duckdb.connect()
+        self.con.execute("SET threads=1")  # the runner already runs one bundle per core
+
+    def teardown(self) -> None:
+        self.con.close()
 
     def process(self, unit: list[str], models: dict):
         writer = PartitionedWriter(FileSystems.join(self.staging, "events"), uuid.uuid4().hex, "event_time", "events", EVENT_SCHEMA)
         partials: dict[tuple[str, int], KpiAccumulator] = {}
+        windows: WindowPartials = {}
+        sessions: dict[tuple[str, str], list] = {}
+        pending: list[pa.Table] = []
+        pending_rows = 0
         for staged_path in unit:
             with FileSystems.open(staged_path, compression_type="uncompressed") as fh:
                 for batch in pa.ipc.open_stream(fh):
@@ -141,21 +165,52 @@ class ApplyTemplatesFn(beam.DoFn):
                     self.events.inc(events.num_rows)
                     for key, acc in partial_kpis(events, self.window_us).items():
                         partials.setdefault(key, KpiAccumulator()).merge(acc)
+                    pending.append(events)
+                    pending_rows += events.num_rows
+                    if pending_rows >= PARTIALS_ROWS:
+                        self._partials(windows, pending)
+                        pending, pending_rows = [], 0
+                    if self.session_key is not None:
+                        for skey, parts in session_parts(events, self.session_key).items():
+                            sessions.setdefault(skey, []).extend(parts)
+        self._partials(windows, pending)
         for written in writer.close():
             yield beam.pvalue.TaggedOutput("written", written)
+        for wkey, per_template in windows.items():
+            yield beam.pvalue.TaggedOutput("template_partials", (wkey, per_template))
+        by_service: dict[str, dict[str, list]] = {}
+        for (svc, session), parts in sessions.items():
+            by_service.setdefault(svc, {})[session] = parts
+        for svc, per_key in by_service.items():  # one element per service: sessions are many and small
+            yield beam.pvalue.TaggedOutput("session_parts", (svc, per_key))
         yield from partials.items()
 
 
-class ApplyTemplates(beam.PTransform):
-    """Staged (path, rows) -> tagged: main ((service, window_start), KpiAccumulator), written."""
+    def _partials(self, into: WindowPartials, tables: list[pa.Table]) -> None:
+        if tables:
+            events = pa.concat_tables(tables)
+            merge_partials(into, window_partials(events, self.window_us, _texts(events), self.top_values, self.con))
 
-    def __init__(self, models, staging: str, run_id: str, window_us: int, bins: int | None = None):
+
+def _texts(events: pa.Table) -> dict[str, str]:
+    pairs = events.select(["template_id", "template"]).group_by(["template_id", "template"]).aggregate([])
+    return dict(zip(pairs.column(0).to_pylist(), pairs.column(1).to_pylist(), strict=True))
+
+
+class ApplyTemplates(beam.PTransform):
+    """Staged (path, rows) -> tagged: main ((service, window_start), KpiAccumulator), written,
+    template_partials, session_parts."""
+
+    def __init__(self, models, staging: str, run_id: str, window_us: int, bins: int | None = None,
+                 session_key: SessionKey | None = None, top_values: int = 8):
         super().__init__()
         self.models = models
         self.staging = staging
         self.run_id = run_id
         self.window_us = window_us
         self.bins = bins
+        self.session_key = session_key
+        self.top_values = top_values
 
     def expand(self, staged):
         return (
@@ -163,6 +218,7 @@ class ApplyTemplates(beam.PTransform):
             | "StagedPaths" >> beam.Map(lambda unit: [path for path, _ in unit])
             | "SpreadStaged" >> beam.Reshuffle()
             | "ApplyTemplates" >> beam.ParDo(
-                ApplyTemplatesFn(self.staging, self.run_id, self.window_us), beam.pvalue.AsDict(self.models)
-            ).with_outputs("written", main="kpi_partials")
+                ApplyTemplatesFn(self.staging, self.run_id, self.window_us, self.session_key, self.top_values),
+                beam.pvalue.AsDict(self.models),
+            ).with_outputs("written", "template_partials", "session_parts", main="kpi_partials")
         )

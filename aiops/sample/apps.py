@@ -1,7 +1,8 @@
 """Record renderers for ``auth`` (RFC 3164 sshd syslog), ``inventory`` (Java, stack traces), ``worker`` (Python, tracebacks).
 
-Same contract as :mod:`aiops.sample.services`: ``render_x(rng, times, incidents) -> list[str]``;
-a record may span several physical lines (joined with ``\\n``).
+Same contract as :mod:`aiops.sample.services`: ``render_x(rng, times, incidents, cols) -> list[str]``;
+a record may span several physical lines (joined with ``\\n``). Inventory's stock cache is
+refreshed by a scheduler at a fixed period (:func:`plan_inventory`), so its line is periodic.
 
 Example::
 
@@ -13,9 +14,19 @@ Example::
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
-from aiops.sample.common import Incident, fmt_java, fmt_syslog
+from aiops.sample.common import (
+    Cols,
+    Incident,
+    fmt_java,
+    fmt_syslog,
+    merge_sorted,
+    nice_period_ms,
+    sample_times,
+)
 
 USERS = ("alice", "bob", "carol", "deploy", "jenkins", "dave", "erin", "ansible", "backup", "frank")
 ATTACK_USERS = (
@@ -40,7 +51,9 @@ def _ints(rng: np.random.Generator, n: int, hi: int = 1 << 30) -> list[int]:
     return rng.integers(0, hi, size=n).tolist()
 
 
-def render_auth(rng: np.random.Generator, times: np.ndarray, incidents: dict[str, Incident]) -> list[str]:
+def render_auth(
+    rng: np.random.Generator, times: np.ndarray, incidents: dict[str, Incident], cols: Cols | None = None
+) -> list[str]:
     """sshd/CRON lines; host ``bastion-1`` logs without PRI, ``bastion-2`` is forwarded with ``<PRI>``."""
     n = len(times)
     ts = fmt_syslog(times)
@@ -112,22 +125,52 @@ _SYNC_TRACE = (
 )
 
 
+CACHE_SHARE = 0.05  # the periodic cache-refresh line's share of inventory records
+
+
+def plan_inventory(
+    rng: np.random.Generator,
+    n: int,
+    start_ms: int,
+    end_ms: int,
+    rate: np.ndarray,
+    events: dict[str, Incident],
+) -> tuple[np.ndarray, Cols]:
+    """Request-driven records along ``rate`` plus the scheduler's cache refresh every period.
+
+    The period is a round value (10 s .. 1 h) giving about ``CACHE_SHARE`` of the lines; each
+    refresh logs when it ends, a few hundred ms after its tick. ``scheduled_job_stop`` removes
+    the refreshes of its window. Column ``periodic`` marks the refresh records.
+    """
+    period = nice_period_ms(n * CACHE_SHARE, end_ms - start_ms)
+    ticks = np.arange(start_ms + period // 2, end_ms, period, dtype=np.int64)
+    ticks = ticks + rng.integers(80, 900, size=len(ticks))
+    stop = events.get("scheduled_job_stop")
+    ticks = ticks[(ticks < end_ms) & ~stop.mask(ticks)] if stop else ticks[ticks < end_ms]
+    times, origin = merge_sorted([sample_times(rng, max(0, n - len(ticks)), start_ms, rate), ticks])
+    return times, {"periodic": (origin == 1).tolist()}
+
+
 def render_inventory(
-    rng: np.random.Generator, times: np.ndarray, incidents: dict[str, Incident]
+    rng: np.random.Generator, times: np.ndarray, incidents: dict[str, Incident], cols: Cols | None = None
 ) -> list[str]:
     """``2026-11-22 10:00:00,123 INFO [thread] logger - message``, ERRORs carry stack traces."""
     n = len(times)
     ts = fmt_java(times)
     r1, r2, r3 = _ints(rng, n), _ints(rng, n), _ints(rng, n)
     lat = rng.lognormal(np.log(12.0), 0.8, size=n).tolist()
-    kind = rng.choice(9, size=n, p=[0.34, 0.22, 0.14, 0.08, 0.06, 0.08, 0.04, 0.035, 0.005]).tolist()
-    new = incidents.get("new_template")
+    # the cache refresh (3) comes from the scheduler only (cols["periodic"])
+    kind = rng.choice(9, size=n, p=[0.37, 0.24, 0.15, 0.0, 0.065, 0.085, 0.045, 0.04, 0.005]).tolist()
+    periodic = cols["periodic"] if cols and "periodic" in cols else [False] * n
+    new = incidents.get("new_error")
     fresh = (new.mask(times) & (rng.random(n) < 0.12)).tolist() if new else [False] * n
     out = []
     for i in range(n):
         a, b, c, ms, k = r1[i], r2[i], r3[i], lat[i], kind[i]
         sku, thread = f"SKU-{10000 + a % 90000}", f"http-nio-8080-exec-{1 + c % 20}"
-        if fresh[i]:
+        if periodic[i]:
+            k = 3
+        elif fresh[i]:
             k = 9
         if k == 0:
             line = f"INFO [{thread}] com.shop.inventory.StockController - GET /api/stock/{sku} served in {ms:.0f} ms"
@@ -136,7 +179,7 @@ def render_inventory(
         elif k == 2:
             line = f"INFO [{thread}] com.shop.inventory.StockService - Released reservation R{b % 1_000_000:06d} ({1 + b % 5} units of {sku})"
         elif k == 3:
-            line = f"DEBUG [scheduling-1] com.shop.inventory.cache.StockCache - Cache refresh took {ms * 3:.0f} ms ({20000 + b % 5000} entries)"
+            line = f"INFO [cache-refresh-1] com.shop.inventory.cache.StockCache - Cache refresh took {ms * 3:.0f} ms ({20000 + b % 5000} entries)"
         elif k == 4:
             line = f"INFO [scheduling-1] com.shop.inventory.sync.WarehouseSync - Synced {500 + b % 3000} stock levels from warehouse {WAREHOUSES[a % 4]} in {ms * 40:.0f} ms"
         elif k == 5:
@@ -170,17 +213,33 @@ _TRACEBACKS = (
 )
 
 
-def render_worker(rng: np.random.Generator, times: np.ndarray, incidents: dict[str, Incident]) -> list[str]:
-    """``2026-11-22 10:00:00,123 LEVEL logger: message`` with occasional Python tracebacks."""
+def render_worker(
+    rng: np.random.Generator, times: np.ndarray, incidents: dict[str, Incident], cols: Cols | None = None
+) -> list[str]:
+    """``2026-11-22 10:00:00,123 LEVEL logger: message`` with occasional Python tracebacks.
+
+    ``throughput_drop``: the line rate is cut by the generator; here the scheduler's queue polling
+    keeps its normal absolute rate (so jobs fall further), pending counts grow and only
+    ``worker-1`` sends heartbeats. ``nightly_report_export``: the extra lines are export jobs.
+    """
     n = len(times)
     ts = fmt_java(times)
     r1, r2, r3 = _ints(rng, n), _ints(rng, n), _ints(rng, n)
     dur = rng.lognormal(np.log(0.8), 1.0, size=n).tolist()
-    kind = rng.choice(7, size=n, p=[0.32, 0.32, 0.12, 0.14, 0.05, 0.03, 0.02]).tolist()
+    kind = rng.choice(8, size=n, p=[0.32, 0.32, 0.12, 0.14, 0.05, 0.03, 0.017, 0.003])
+    u = rng.random(n)
+    drop, export = incidents.get("throughput_drop"), incidents.get("nightly_report_export")
+    in_drop = drop.mask(times) if drop else np.zeros(n, dtype=bool)
+    if drop:  # polling keeps its 14% of the normal rate: at 28% of the rate it is half the lines
+        share = min(1.0, 0.14 / cast(float, drop.details.get("factor", 0.28)))
+        kind[in_drop & (u < (share - 0.14) / 0.86)] = 3
+    since = ((times - drop.start_ms) // 60_000).tolist() if drop else [0] * n
+    exporting = (export.mask(times) & (u < 1 / 3) & (kind <= 1)).tolist() if export else [False] * n
+    kind_l, in_drop_l = kind.tolist(), in_drop.tolist()
     out = []
     for i in range(n):
-        a, b, c, k = r1[i], r2[i], r3[i], kind[i]
-        job, jt = 400_000 + a % 600_000, JOBS[b % 5]
+        a, b, c, k = r1[i], r2[i], r3[i], kind_l[i]
+        job, jt = 400_000 + a % 600_000, "export_report" if exporting[i] else JOBS[b % 5]
         if k == 0:
             line = (
                 f"INFO worker.jobs: Job {job} ({jt}) started, queue={QUEUES[b % 4]} attempt={1 + c % 3 // 2}"
@@ -190,13 +249,17 @@ def render_worker(rng: np.random.Generator, times: np.ndarray, incidents: dict[s
         elif k == 2:
             line = f"INFO worker.email: Sent order confirmation to {USERS[c % 10][0]}***@example.com (message id <{a:x}.{b:x}@mail.shop.example.com>)"
         elif k == 3:
-            line = f"DEBUG worker.scheduler: Polling queue {QUEUES[b % 4]}: {c % 40} jobs pending"
+            pending = c % 40 + (since[i] * (8 + b % 5) if in_drop_l[i] else 0)
+            line = f"DEBUG worker.scheduler: Polling queue {QUEUES[b % 4]}: {pending} jobs pending"
         elif k == 4:
             line = f"WARNING worker.jobs: Job {job} ({jt}) retry {1 + c % 5}/5 in {2 ** (1 + c % 5)}s: {('connection reset', 'lock timeout', 'HTTP 429')[a % 3]}"
         elif k == 5:
             line = f"ERROR worker.jobs: Job {job} ({jt}) failed after {dur[i] * 5:.2f}s\nTraceback (most recent call last):\n"
             line += _TRACEBACKS[c & 1].format(l1=80 + a % 20, l2=30 + b % 40)
-        else:
-            line = f"INFO celery.worker.consumer: heartbeat from worker-{1 + a % 4}@jobs-{b % 3} ({c % 1000} tasks processed)"
+        elif k == 6:
+            worker = 1 if in_drop_l[i] else 1 + a % 4
+            line = f"INFO celery.worker.consumer: heartbeat from worker-{worker}@jobs-{b % 3} ({c % 1000} tasks processed)"
+        else:  # rare but normal
+            line = f"WARNING worker.media: Skipped resize of image {job}: source object missing in bucket media-originals"
         out.append(f"{ts[i]} {line}")
     return out

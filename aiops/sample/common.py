@@ -21,6 +21,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +31,8 @@ DAY_MS = 86_400_000
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MS3 = [f"{i:03d}" for i in range(1000)]
 _HMS: list[str] = []
+# Per-record columns a planner hands to its renderer (numpy arrays or lists, one value per record).
+Cols = dict[str, Any]
 
 
 def hms_table() -> list[str]:
@@ -54,19 +57,33 @@ def to_ms(when: dt.datetime) -> int:
 
 @dataclass
 class Incident:
-    """One injected anomaly; ``end_ms`` is exclusive."""
+    """One injected anomaly (or one routine event); ``end_ms`` is exclusive.
+
+    ``kind`` is the detector kind that should see it (``aiops.schema.ANOMALY_KINDS``),
+    ``scenario`` what happened (``error_spike``, ``brute_force``, ...); renderers look
+    incidents up by scenario. ``service`` is the generated directory; in the ground truth it
+    is the service the batch job sees (``logged_as``, e.g. ``sshd`` for ``auth/`` syslog lines).
+    """
 
     kind: str
+    scenario: str
     service: str
     start_ms: int
     end_ms: int
     description: str
     details: dict[str, object] = field(default_factory=dict)
+    logged_as: str = ""  # the service the job sees when the lines name their own (syslog app-name)
 
     def to_json(self) -> dict[str, object]:
+        where = (
+            {"service": self.logged_as, "directory": self.service}
+            if self.logged_as
+            else {"service": self.service}
+        )
         return {
             "kind": self.kind,
-            "service": self.service,
+            "scenario": self.scenario,
+            **where,
             "start": iso(self.start_ms),
             "end": iso(self.end_ms),
             "description": self.description,
@@ -144,6 +161,38 @@ def sample_times(rng: np.random.Generator, n: int, start_ms: int, rate: np.ndarr
     times = start_ms + minutes * MINUTE_MS + rng.integers(0, MINUTE_MS, size=n, dtype=np.int64)
     times.sort()
     return times
+
+
+def rate_noise(rng: np.random.Generator, minutes: int, sigma: float = 0.3, smooth: int = 15) -> np.ndarray:
+    """Slowly wandering multiplicative noise (~``sigma / sqrt(smooth)``) on a per-minute rate.
+
+    Real traffic is over-dispersed compared with a Poisson process around a smooth curve
+    (campaigns, bots, retries); a detector that only expects Poisson noise is too eager.
+    """
+    log = rng.normal(0.0, sigma, size=minutes + smooth)
+    kernel = np.ones(smooth) / smooth
+    return np.exp(np.convolve(log, kernel, mode="valid")[:minutes])
+
+
+NICE_PERIODS_S = (10, 15, 20, 30, 60, 120, 300, 600, 900, 1800, 3600)
+
+
+def nice_period_ms(target_lines: float, span_ms: int) -> int:
+    """The round scheduler period (10 s .. 1 h) whose line count over ``span_ms`` is closest to target."""
+    want_s = span_ms / 1000 / max(target_lines, 1e-9)
+    return 1000 * min(NICE_PERIODS_S, key=lambda p: abs(np.log(p / want_s)))
+
+
+def merge_sorted(times: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate event-time arrays and sort them; also returns which input each event came from.
+
+    The sort is stable, so equal times keep the order of ``times`` (a step logged right after
+    another in the same millisecond stays after it).
+    """
+    origin = np.concatenate([np.full(len(t), k, dtype=np.int64) for k, t in enumerate(times)])
+    merged = np.concatenate(times).astype(np.int64)
+    order = np.argsort(merged, kind="stable")
+    return merged[order], origin[order]
 
 
 def periods(start_ms: int, end_ms: int, rotate_ms: int) -> list[tuple[int, int]]:

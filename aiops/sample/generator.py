@@ -3,20 +3,27 @@
 Writes one directory per service (the directory name is the service name), in six formats:
 
 * ``web/``        nginx combined access log + ``$request_time`` (older files gzipped)
-* ``checkout/``   JSON lines (``ts`` ISO-8601 with ms, level, trace_id, msg, latency_ms, order_id)
+* ``checkout/``   JSON lines (``ts`` ISO-8601 with ms, level, trace_id, msg, latency_ms, order_id);
+                  an order is a trace of several lines sharing one ``trace_id``
 * ``auth/``       RFC 3164 syslog from sshd/CRON, PRI on some lines (older files gzipped)
 * ``payments/``   logfmt with ``latency_ms`` and ``trace_id``
 * ``inventory/``  Java ``date time,ms LEVEL [thread] logger - msg`` with multi-line stack traces (older gzipped)
 * ``worker/``     Python logging with ``Traceback (most recent call last):`` blocks
 
-Files rotate every 6 hours (``<stem>-YYYYmmddTHHMM.log[.gz]``). Five incidents are injected
-and listed in ``ground_truth.json``: an error spike (web 5xx + checkout exceptions), a payments
-latency degradation (x20 for 30 min), a new inventory error template, worker silent for
-20 min, and an ssh brute-force burst in auth. The same seed and parameters give the same bytes.
+Files rotate every 6 hours (``<stem>-YYYYmmddTHHMM.log[.gz]``). Traffic follows diurnal curves
+with slowly wandering extra noise, rare-but-normal lines and a nightly routine job. Ten incidents
+of the five detector kinds (frequency up and down, new_template, silence of a service and of a
+periodic template, content numeric and categorical, sequence) are injected and listed in
+``ground_truth.json`` with ``kind``, ``scenario``, ``service``, ``start``, ``end``,
+``description`` and hints (schedule: :mod:`aiops.sample.incidents`). ``--no-incidents`` writes a
+clean day (history for the detectors); ``--start`` lets a second day follow the first. The same
+seed and parameters give the same bytes.
 
 Example::
 
     $ .venv/bin/aiops sample --output /tmp/logs --lines 20000
+    $ .venv/bin/aiops sample --output /tmp/day1 --no-incidents --seed 7
+    $ .venv/bin/aiops sample --output /tmp/day2 --seed 8 --start 2026-11-23T00:00:00Z
     $ .venv/bin/python -m aiops.sample.generator --output /tmp/logs --seed 3 --hours 6
 
     >>> import tempfile, pathlib
@@ -38,24 +45,31 @@ from pathlib import Path
 
 import numpy as np
 
-from aiops.sample import apps, services
+from aiops.sample import apps, checkout, services
 from aiops.sample.common import (
     HOUR_MS,
     MINUTE_MS,
+    Cols,
     Incident,
     diurnal,
     iso,
     periods,
+    rate_noise,
     sample_times,
     to_ms,
     write_log,
 )
+from aiops.sample.incidents import plan_incidents, plan_routine, rate_factors
 
 DEFAULT_START = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
 DEFAULT_LINES = 150_000
 ROTATE_HOURS = 6.0
 
-Renderer = Callable[[np.random.Generator, np.ndarray, dict[str, Incident]], list[str]]
+Renderer = Callable[[np.random.Generator, np.ndarray, dict[str, Incident], Cols], list[str]]
+# (rng, lines, start_ms, end_ms, per-minute rate, events by scenario) -> (sorted times, columns)
+Planner = Callable[
+    [np.random.Generator, int, int, int, np.ndarray, dict[str, Incident]], tuple[np.ndarray, Cols]
+]
 
 
 @dataclass(frozen=True)
@@ -66,66 +80,19 @@ class Service:
     stem: str  # file name stem
     gzip_rotated: bool
     lines_per_record: float  # mean physical lines per record (stack traces)
+    plan: Planner | None = None  # record times and columns; None: independent records
 
 
 SERVICES: dict[str, Service] = {
     "web": Service(0.44, "shop", services.render_web, "access", True, 1.0),
-    "checkout": Service(0.10, "shop", services.render_checkout, "checkout", False, 1.0),
+    "checkout": Service(
+        0.10, "shop", checkout.render_checkout, "checkout", False, 1.0, checkout.plan_checkout
+    ),
     "payments": Service(0.07, "shop", services.render_payments, "payments", False, 1.0),
     "auth": Service(0.05, "office", apps.render_auth, "auth", True, 1.0),
-    "inventory": Service(0.18, "shop", apps.render_inventory, "inventory", True, 1.26),
+    "inventory": Service(0.18, "shop", apps.render_inventory, "inventory", True, 1.26, apps.plan_inventory),
     "worker": Service(0.16, "flat", apps.render_worker, "worker", False, 1.25),
 }
-
-# (kind, service, position as fraction of the range, nominal minutes, rate multiplier, description, details)
-_SCHEDULE: tuple[tuple[str, str, float, int, float, str, dict[str, object]], ...] = (
-    (
-        "brute_force",
-        "auth",
-        0.09,
-        12,
-        40.0,
-        "ssh brute force: burst of failed password attempts from one address",
-        {"source_ip": "185.220.101.47"},
-    ),
-    ("service_silent", "worker", 0.385, 20, 0.0, "worker writes no logs at all (process hung)", {}),
-    (
-        "new_template",
-        "inventory",
-        0.47,
-        90,
-        1.0,
-        "new error: WarehouseSync aborts with PayloadFormatException (never seen before)",
-        {"template_hint": "Warehouse sync aborted for <*>"},
-    ),
-    (
-        "error_spike",
-        "web",
-        0.59,
-        15,
-        1.4,
-        "5xx burst on /api and /api/checkout (upstream payments errors)",
-        {},
-    ),
-    (
-        "error_spike",
-        "checkout",
-        0.59,
-        15,
-        1.5,
-        "checkout ERRORs: UpstreamError from payments and timeouts calling inventory",
-        {},
-    ),
-    (
-        "latency_degradation",
-        "payments",
-        0.71,
-        30,
-        1.0,
-        "payments latency_ms x20 (slow acquirer)",
-        {"factor": 20},
-    ),
-)
 
 
 @dataclass
@@ -139,6 +106,7 @@ class GroundTruth:
     files: dict[str, int] = field(default_factory=dict)
     services: dict[str, int] = field(default_factory=dict)
     incidents: list[dict[str, object]] = field(default_factory=list)
+    routine: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def total_lines(self) -> int:
@@ -154,36 +122,36 @@ class GroundTruth:
             "services": self.services,
             "files": self.files,
             "incidents": self.incidents,
+            "routine": self.routine,
         }
 
     @classmethod
     def load(cls, path: Path) -> GroundTruth:
         d = json.loads(path.read_text())
-        return cls(d["seed"], d["start"], d["end"], d["params"], d["files"], d["services"], d["incidents"])
+        return cls(
+            d["seed"], d["start"], d["end"], d["params"], d["files"], d["services"], d["incidents"],
+            d.get("routine", []),
+        )  # fmt: skip
 
 
-def plan_incidents(start_ms: int, minutes: int, names: Sequence[str]) -> list[Incident]:
-    """Incident windows, minute-aligned, scaled to the range (never longer than 5% of it)."""
-    out = []
-    for kind, svc, frac, nominal, _, desc, details in _SCHEDULE:
-        if svc not in names:
-            continue
-        dur = max(1, min(nominal, int(minutes * 0.05)))
-        at = min(int(round(frac * minutes)), max(0, minutes - dur))
-        out.append(
-            Incident(kind, svc, start_ms + at * MINUTE_MS, start_ms + (at + dur) * MINUTE_MS, desc, details)
-        )
-    return out
-
-
-def _rate(svc: str, start_ms: int, minutes: int, incidents: list[Incident]) -> np.ndarray:
+def _rate(
+    rng: np.random.Generator, svc: str, start_ms: int, minutes: int, events: list[Incident]
+) -> np.ndarray:
     grid = start_ms + np.arange(minutes, dtype=np.int64) * MINUTE_MS
-    rate = diurnal((grid % (24 * HOUR_MS)) / HOUR_MS, SERVICES[svc].curve)
-    factors = {(k, s): f for k, s, _, _, f, _, _ in _SCHEDULE}
-    for inc in incidents:
-        if inc.service == svc:
-            rate[inc.mask(grid)] *= factors[(inc.kind, svc)]
-    return rate
+    rate = diurnal((grid % (24 * HOUR_MS)) / HOUR_MS, SERVICES[svc].curve) * rate_noise(rng, minutes)
+    return rate * rate_factors(svc, grid, events)
+
+
+def _plan(
+    rng: np.random.Generator,
+    n: int,
+    start_ms: int,
+    end_ms: int,
+    rate: np.ndarray,
+    events: dict[str, Incident],
+) -> tuple[np.ndarray, Cols]:
+    """Default planner: independent records along the rate curve, no columns."""
+    return sample_times(rng, n, start_ms, rate), {}
 
 
 def _clean(out_dir: Path) -> None:
@@ -200,16 +168,18 @@ def generate(
     lines: int | None = None,
     services: Sequence[str] | None = None,
     rotate_hours: float = ROTATE_HOURS,
+    incidents: bool = True,
 ) -> GroundTruth:
     """Write the sample under ``out_dir`` and return (and write) its ground truth.
 
     ``lines`` is the approximate total of physical lines (default 150k); the exact counts are
     in the result. Existing ``*.log``/``*.log.gz`` files in the service directories are removed.
+    ``incidents=False`` writes the same kind of traffic without any incident (a clean day).
     """
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of short-lived strings; the collector only costs time here
     try:
-        return _generate(Path(out_dir), seed, start, hours, lines, services, rotate_hours)
+        return _generate(Path(out_dir), seed, start, hours, lines, services, rotate_hours, incidents)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -223,6 +193,7 @@ def _generate(
     lines: int | None,
     services: Sequence[str] | None,
     rotate_hours: float,
+    with_incidents: bool,
 ) -> GroundTruth:
     names = list(services or SERVICES)
     unknown = set(names) - set(SERVICES)
@@ -232,14 +203,19 @@ def _generate(
     start_ms = to_ms(start)
     minutes = max(1, int(round(hours * 60)))
     end_ms = start_ms + minutes * MINUTE_MS
-    incidents = plan_incidents(start_ms, minutes, names)
+    incidents = plan_incidents(start_ms, minutes, names) if with_incidents else []
+    routine = plan_routine(start_ms, end_ms, names)
+    events = incidents + routine
     share_sum = sum(SERVICES[s].share for s in names)
+    params: dict[str, object] = {"lines": total, "hours": hours, "services": names}
+    params.update(rotate_hours=rotate_hours, incidents=with_incidents)
     gt = GroundTruth(
         seed,
         iso(start_ms),
         iso(end_ms),
-        {"lines": total, "hours": hours, "services": names, "rotate_hours": rotate_hours},
+        params,
         incidents=[i.to_json() for i in incidents],
+        routine=[i.to_json() for i in routine],
     )
     for idx, name in enumerate(SERVICES):
         if name not in names:
@@ -247,8 +223,9 @@ def _generate(
         svc = SERVICES[name]
         rng = np.random.default_rng([seed, idx])
         n = int(round(total * svc.share / share_sum / svc.lines_per_record))
-        times = sample_times(rng, n, start_ms, _rate(name, start_ms, minutes, incidents))
-        mine = {i.kind: i for i in incidents if i.service == name}
+        mine = {i.scenario: i for i in events if i.service == name}
+        rate = _rate(rng, name, start_ms, minutes, events)
+        times, cols = (svc.plan or _plan)(rng, n, start_ms, end_ms, rate, mine)
         _clean(out_dir / name)
         chunks = periods(start_ms, end_ms, max(MINUTE_MS, int(rotate_hours * HOUR_MS)))
         cuts = np.searchsorted(times, [a for a, _ in chunks] + [end_ms]).tolist()
@@ -256,7 +233,8 @@ def _generate(
         for k, (a, b) in enumerate(chunks):
             if cuts[k] == cuts[k + 1]:
                 continue  # nothing logged in this period: no file, as with a real logrotate
-            records = svc.render(rng, times[cuts[k] : cuts[k + 1]], mine)
+            part = slice(cuts[k], cuts[k + 1])
+            records = svc.render(rng, times[part], mine, {c: v[part] for c, v in cols.items()})
             stamp = dt.datetime.fromtimestamp(a / 1000, dt.UTC).strftime("%Y%m%dT%H%M")
             compress = svc.gzip_rotated and k < len(chunks) - 1
             rel = f"{name}/{svc.stem}-{stamp}.log" + (".gz" if compress else "")
@@ -279,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hours", type=float, default=24.0)
     p.add_argument("--start", default=iso(to_ms(DEFAULT_START)), help="ISO-8601 start, UTC if no offset")
     p.add_argument("--services", default=None, help=f"comma-separated subset of {','.join(SERVICES)}")
+    p.add_argument(
+        "--no-incidents", action="store_true", help="a clean day: the same traffic without any incident"
+    )
     a = p.parse_args(argv)
     start = dt.datetime.fromisoformat(a.start.replace("Z", "+00:00"))
     t0 = time.perf_counter()
@@ -289,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         hours=a.hours,
         lines=a.lines,
         services=a.services.split(",") if a.services else None,
+        incidents=not a.no_incidents,
     )
     secs = time.perf_counter() - t0
     print(

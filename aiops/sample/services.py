@@ -1,7 +1,8 @@
-"""Record renderers for the request-serving services: ``web`` (nginx), ``checkout`` (JSON), ``payments`` (logfmt).
+"""Record renderers for the request-serving services: ``web`` (nginx) and ``payments`` (logfmt).
 
-Each renderer takes a seeded numpy ``Generator``, the sorted event times (ms) and the
-incidents of its service, and returns one string per record. Random values are drawn as
+Each renderer takes a seeded numpy ``Generator``, the sorted event times (ms), the incidents of
+its service (by scenario) and optional per-record columns from a planner, and returns one string
+per record (``checkout``, whose orders are traces, lives in :mod:`aiops.sample.checkout`). Random values are drawn as
 whole arrays first and the per-line loop only looks them up and formats.
 
 Example::
@@ -19,7 +20,7 @@ import functools
 
 import numpy as np
 
-from aiops.sample.common import Incident, fmt_iso_ms, fmt_nginx
+from aiops.sample.common import Cols, Incident, fmt_iso_ms, fmt_nginx
 
 UAS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
@@ -36,7 +37,6 @@ SCANNER_UAS = ("python-requests/2.32.3", "curl/8.5.0", "Mozilla/5.0 zgrab/0.x")
 REFERERS = ("-", "-", "https://shop.example.com/", "https://www.google.com/", "https://shop.example.com/cart")
 TERMS = ("shoes", "winter+jacket", "usb-c+cable", "coffee", "lego", "headphones", "gift+card", "socks")
 ASSETS = ("app.3f9a2c1e.js", "vendor.81bd0e47.js", "main.c4e1a9d0.css", "fonts/inter-v12.woff2")
-CARRIERS = ("DHL", "UPS", "DPD", "GLS")
 PROVIDERS = ("stripe", "adyen", "paypal")
 
 # (method, path pattern, weight, latency median s, status profile)
@@ -118,7 +118,9 @@ def _client_pool() -> tuple[list[str], np.ndarray]:
 _SPIKEABLE = ("api", "checkout", "post")
 
 
-def render_web(rng: np.random.Generator, times: np.ndarray, incidents: dict[str, Incident]) -> list[str]:
+def render_web(
+    rng: np.random.Generator, times: np.ndarray, incidents: dict[str, Incident], cols: Cols | None = None
+) -> list[str]:
     """nginx ``combined`` plus ``$request_time``: ``ip - user [time] "req" status bytes "ref" "ua" rt``."""
     n = len(times)
     ts = fmt_nginx(times)
@@ -176,84 +178,13 @@ def render_web(rng: np.random.Generator, times: np.ndarray, incidents: dict[str,
     return out
 
 
-def render_checkout(rng: np.random.Generator, times: np.ndarray, incidents: dict[str, Incident]) -> list[str]:
-    """JSON lines with ms timestamps, trace ids, order ids and ``latency_ms``."""
-    n = len(times)
-    ts = fmt_iso_ms(times)
-    trace, span = _hex(rng, n, 32), _hex(rng, n, 16)
-    oid, cust = _ints(rng, n, 10_000_000, 99_999_999), _ints(rng, n, 100_000, 999_999)
-    r1, r2 = _ints(rng, n, 0, 1 << 30), _ints(rng, n, 0, 1 << 30)
-    lat = rng.lognormal(np.log(45.0), 0.7, size=n).tolist()
-    kind = rng.choice(10, size=n, p=[0.22, 0.22, 0.18, 0.06, 0.1, 0.1, 0.05, 0.03, 0.025, 0.015]).tolist()
-    spike = incidents.get("error_spike")
-    in_spike = spike.mask(times).tolist() if spike else [False] * n
-    u = rng.random(n).tolist()
-    out = []
-    for i in range(n):
-        a, b, o, ms = r1[i], r2[i], oid[i], lat[i]
-        k = kind[i]
-        if in_spike[i] and u[i] < 0.45:
-            k = 10 + (a & 1)
-        extra = ""
-        if k == 0:
-            level, msg = (
-                "INFO",
-                f"Order ORD-{o} placed by customer C{cust[i]} with {1 + a % 6} items, total {(b % 40000) / 100 + 5:.2f} EUR",
-            )
-            ms *= 4
-        elif k == 1:
-            level, msg = "INFO", f"Cart {span[i][:12]} validated in {ms:.0f} ms ({1 + a % 9} lines)"
-        elif k == 2:
-            level, msg = "INFO", f"Payment authorized for order ORD-{o} via {PROVIDERS[a % 3]}"
-            ms *= 6
-        elif k == 3:
-            level, msg = "INFO", f"Applied coupon WINTER{a % 100:02d} to order ORD-{o}: -{5 + b % 4 * 5}%"
-        elif k == 4:
-            level, msg = (
-                "INFO",
-                f"Shipping quote for order ORD-{o}: {CARRIERS[a % 4]} {(b % 1500) / 100 + 3.9:.2f} EUR, {1 + a % 5} days",
-            )
-        elif k == 5:
-            level, msg = "DEBUG", f"Price list v{200 + a % 40} loaded from cache in {ms / 20:.1f} ms"
-            ms /= 20
-        elif k == 6:
-            level, msg = (
-                "WARN",
-                f"Inventory reservation retry {1 + a % 3}/3 for sku SKU-{10000 + b % 90000} (order ORD-{o})",
-            )
-        elif k == 7:
-            ms *= 25
-            level, msg = "WARN", f"Slow call to payments: {ms:.0f} ms for order ORD-{o}"
-        elif k == 8:
-            level, msg = (
-                "ERROR",
-                f"Payment declined for order ORD-{o}: {('insufficient_funds', 'expired_card', 'do_not_honor')[a % 3]}",
-            )
-        elif k == 9:
-            level, msg = "INFO", f"Session s-{span[i][:10]} resumed for customer C{cust[i]}"
-        elif k == 10:
-            ms = 2000 + ms * 40
-            level, msg = (
-                "ERROR",
-                f"Unhandled exception while placing order ORD-{o}: UpstreamError: payments returned HTTP {(502, 503)[b & 1]} after {ms:.0f} ms",
-            )
-            extra = ',"error.type":"UpstreamError"'
-        else:
-            ms = 5000.0
-            level, msg = (
-                "ERROR",
-                f"Timeout after 5000 ms calling inventory at http://inventory:8080/api/reserve (order ORD-{o})",
-            )
-            extra = ',"error.type":"TimeoutException"'
-        out.append(
-            f'{{"ts":"{ts[i]}","level":"{level}","service":"checkout","host":"checkout-{1 + b % 3}",'
-            f'"trace_id":"{trace[i]}","span_id":"{span[i]}","msg":"{msg}","latency_ms":{ms:.1f},'
-            f'"order_id":"ORD-{o}"{extra}}}'
-        )
-    return out
+# status=200 acquirer outcomes in normal traffic; "rate_limited" appears only in the incident
+OUTCOMES = ((0.90, 0.96, 0.99, 1.0), ("approved", "challenge_required", "soft_declined", "referral"))
 
 
-def render_payments(rng: np.random.Generator, times: np.ndarray, incidents: dict[str, Incident]) -> list[str]:
+def render_payments(
+    rng: np.random.Generator, times: np.ndarray, incidents: dict[str, Incident], cols: Cols | None = None
+) -> list[str]:
     """logfmt: ``ts=... level=info host=... msg="..." provider=... latency_ms=... trace_id=...``."""
     n = len(times)
     ts = fmt_iso_ms(times)
@@ -261,9 +192,15 @@ def render_payments(rng: np.random.Generator, times: np.ndarray, incidents: dict
     oid = _ints(rng, n, 10_000_000, 99_999_999)
     r1, r2 = _ints(rng, n, 0, 1 << 30), _ints(rng, n, 0, 1 << 30)
     lat = rng.lognormal(np.log(180.0), 0.45, size=n).tolist()
-    kind = rng.choice(7, size=n, p=[0.34, 0.30, 0.05, 0.14, 0.12, 0.03, 0.02]).tolist()
+    kind = rng.choice(8, size=n, p=[0.34, 0.30, 0.05, 0.135, 0.12, 0.03, 0.02, 0.005]).tolist()
+    u = rng.random(n)
+    outcome = np.array(OUTCOMES[1])[np.searchsorted(OUTCOMES[0], u)].tolist()
     slow = incidents.get("latency_degradation")
     in_slow = slow.mask(times).tolist() if slow else [False] * n
+    throttled = incidents.get("rate_limited_responses")
+    if throttled:  # the gateway answers 200 with a throttling body, fast, for ~75% of calls
+        for i in np.flatnonzero(throttled.mask(times) & (rng.random(n) < 0.75)).tolist():
+            outcome[i] = "rate_limited"
     out = []
     for i in range(n):
         a, b, o, ms, k = r1[i], r2[i], oid[i], lat[i], kind[i]
@@ -271,7 +208,7 @@ def render_payments(rng: np.random.Generator, times: np.ndarray, incidents: dict
         if in_slow[i]:
             ms *= 20
             if k == 4:
-                k = 7
+                k = 8
         amt = f"{(b % 40000) / 100 + 5:.2f}"
         if k == 0:
             level, msg, kv = (
@@ -280,11 +217,13 @@ def render_payments(rng: np.random.Generator, times: np.ndarray, incidents: dict
                 f" amount={amt} currency=EUR",
             )
         elif k == 1:
-            level, msg, kv = (
+            level, msg = (
                 "info",
-                f"Authorized {amt} EUR on card ending {1000 + a % 9000} for order ORD-{o}",
-                "",
+                f"Authorization response for order ORD-{o}: {amt} EUR on card ending {1000 + a % 9000}",
             )
+            kv = f" status=200 outcome={outcome[i]}"
+            if outcome[i] == "rate_limited":
+                ms *= 0.2
         elif k == 2:
             level, msg, kv = (
                 "info",
@@ -309,6 +248,13 @@ def render_payments(rng: np.random.Generator, times: np.ndarray, incidents: dict
                 f"Charge failed for order ORD-{o}: card_declined ({('05', '51', '54', '61')[b % 4]})",
                 "",
             )
+        elif k == 7:  # rare but normal: a provider's clock is off
+            level, msg, kv = (
+                "warn",
+                f"Webhook evt_{ch[i][:12]} from {prov} rejected: signature timestamp {30 + a % 600}s old",
+                "",
+            )
+            ms /= 10
         else:
             level, msg, kv = "warn", f"Acquirer {prov} responded slowly: {ms:.0f} ms", ""
         out.append(

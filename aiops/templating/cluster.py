@@ -79,7 +79,7 @@ def cluster_templates(
         cluster, _ = drain.add_log_message(" ".join(tokens))
         members.setdefault(cluster.cluster_id, []).append(_Member(tokens, gaps, weight, text))
     for cid in sorted(members):
-        for group in _split(members[cid], config):
+        for group in (g for part in _by_shape(members[cid]) for g in _split(part, config)):
             template = detokenize(_common(group), group[0].gaps)
             for m in group:
                 template_of[m.text] = template
@@ -106,6 +106,17 @@ class _Member(NamedTuple):
 def _common(group: list[_Member]) -> tuple[str, ...]:
     first = group[0].tokens
     return tuple(t if all(m.tokens[i] == t for m in group) else WILDCARD for i, t in enumerate(first))
+
+
+def _by_shape(group: list[_Member]) -> list[list[_Member]]:
+    """A cluster whose members share no word is split by shape (words kept, tokens with digits as
+    wildcards): Drain puts lines that start with an address or a number under one wildcard branch."""
+    if len(group) < 2 or any(t != WILDCARD for t in _common(group)):
+        return [group]
+    shapes: dict[tuple[str, ...], list[_Member]] = {}
+    for m in group:
+        shapes.setdefault(tuple(WILDCARD if any(c.isdigit() for c in t) else t for t in m.tokens), []).append(m)
+    return [shapes[k] for k in sorted(shapes)] if len(shapes) > 1 else [group]
 
 
 def _split(group: list[_Member], config) -> list[list[_Member]]:

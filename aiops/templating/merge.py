@@ -15,7 +15,16 @@ from aiops.templating.tokenize import WILDCARD, detokenize, tokenize
 
 
 def _compatible(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
-    return all(x == y or x == WILDCARD or y == WILDCARD for x, y in zip(a, b, strict=True))
+    """b fits a position by position, and merging keeps at least half of b's literal words.
+
+    Without the second rule a template of wildcards only (Drain makes one from lines that
+    start with an address) swallows every template of its length.
+    """
+    if not all(x == y or x == WILDCARD or y == WILDCARD for x, y in zip(a, b, strict=True)):
+        return False
+    literals = sum(1 for y in b if y != WILDCARD)
+    kept = sum(1 for x, y in zip(a, b, strict=True) if x == y and y != WILDCARD)
+    return 2 * kept >= literals
 
 
 def merge_templates(templates: Sequence[str], config=None) -> dict[str, str]:

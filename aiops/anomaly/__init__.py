@@ -1,0 +1,1 @@
+"""Anomaly detection: window scorers (frequency, new_template, silence, content) and sessions (sequence)."""

@@ -1,0 +1,149 @@
+"""Sessions: the session key of each event, per-session summaries, and sequence findings per window.
+
+The key is a column of the events table (``trace_id``, ``session_id``, ``host``...) or a
+regular expression whose first match in the message is the key (``blk_-?\\d+``).
+
+Example::
+
+    >>> import pyarrow as pa
+    >>> key = SessionKey.parse(r"blk_-?\\d+")
+    >>> key.extract(pa.table({"message": ["read blk_-42 ok", "no key"]})).to_pylist()
+    ['blk_-42', None]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aiops.anomaly.config import AnomalyConfig
+from aiops.schema import AnomalyRow, Event, SessionRow, TimestampUs
+
+DEFAULT_SESSION_KEY = "trace_id"
+_KEY_COLUMNS = tuple(f for f, t in Event.__annotations__.items() if "str" in str(t) and f not in ("params",))
+
+
+@dataclass(frozen=True)
+class SessionKey:
+    column: str | None = None
+    regex: str | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> SessionKey:
+        """A column name of the events table, else a regex (RE2 syntax); ValueError if invalid."""
+        spec = spec.strip()
+        if not spec:
+            raise ValueError("empty session key")
+        if spec in _KEY_COLUMNS:
+            return cls(column=spec)
+        try:
+            re.compile(spec)
+            pc.extract_regex(pa.array(["x"]), f"(?P<key>{spec})")
+        except (re.error, pa.ArrowInvalid) as exc:
+            raise ValueError(f"not a column ({', '.join(_KEY_COLUMNS)}) nor a valid regex: {spec!r}") from exc
+        return cls(regex=spec)
+
+    def extract(self, events: pa.Table) -> pa.Array:
+        """The key of every event (null where it has none)."""
+        if self.column:
+            col = events.column(self.column)
+            return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        found = pc.extract_regex(events.column("message"), f"(?P<key>{self.regex})")
+        keys = pc.struct_field(found, [0])
+        return keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
+
+
+SessionPart = tuple[int, str, int, str]  # (event_time, source, line_no, template_id)
+
+
+def session_parts(events: pa.Table, key: SessionKey) -> dict[tuple[str, str], list[SessionPart]]:
+    """Events of one batch grouped by (service, session key), keyless events dropped."""
+    keys = key.extract(events)
+    mask = pc.is_valid(keys)
+    if not pc.any(mask).as_py():
+        return {}
+    sub = events.filter(mask)
+    cols = [pc.filter(keys, mask).to_pylist()] + [
+        sub.column(c).to_pylist() for c in ("service", "source", "line_no", "template_id")
+    ]
+    times = sub.column("event_time").cast(pa.int64()).to_pylist()
+    out: dict[tuple[str, str], list[SessionPart]] = {}
+    for k, service, source, line_no, tid, t in zip(*cols, times, strict=True):
+        out.setdefault((service, k), []).append((t, source, line_no, tid))
+    return out
+
+
+class SessionSummary(NamedTuple):
+    session_id: str
+    first_time: int
+    last_time: int
+    templates: tuple[str, ...]  # template ids in event order
+
+
+def summarise(session_id: str, parts) -> SessionSummary:
+    """Order a session's events by time, then file position (logs of one second keep their order)."""
+    events = sorted(p for chunk in parts for p in chunk)
+    return SessionSummary(session_id, events[0][0], events[-1][0], tuple(p[3] for p in events))
+
+
+def summarise_all(chunks) -> list[SessionSummary]:
+    """Merge {session_id: parts} dicts (one per work unit) into one summary per session."""
+    merged: dict[str, list] = {}
+    for chunk in chunks:
+        for key, parts in chunk.items():
+            merged.setdefault(key, []).append(parts)
+    return [summarise(key, parts) for key, parts in merged.items()]
+
+
+def open_flags(sessions: list[SessionSummary], margin_us: float) -> list[bool]:
+    """Sessions that may be cut by the input's ends: first or last event within ``margin_us`` of them.
+
+    The sequence model judges those only on what a cut cannot explain (rare events, odd transitions).
+    """
+    if not sessions:
+        return []
+    lo = min(s.first_time for s in sessions)
+    hi = max(s.last_time for s in sessions)
+    return [s.first_time - lo < margin_us or hi - s.last_time < margin_us for s in sessions]
+
+
+def session_rows(service: str, sessions: list[SessionSummary], scores, run_id: str) -> list[SessionRow]:
+    return [
+        SessionRow(s.session_id, service, TimestampUs(s.first_time), TimestampUs(s.last_time), len(s.templates),
+                   len(set(s.templates)), round(float(score), 4), reason is not None, reason, run_id)
+        for s, (score, reason, _) in zip(sessions, scores, strict=True)
+    ]
+
+
+def sequence_findings(service: str, sessions: list[SessionSummary], scores, window_us: int, cfg: AnomalyConfig,
+                      run_id: str) -> list[AnomalyRow]:
+    """Windows (by session end) with more anomalous sessions than the run's usual share predicts."""
+    if not sessions:
+        return []
+    ends = np.array([s.last_time for s in sessions]) // window_us * window_us
+    bad = np.array([reason is not None for _, reason, _ in scores])
+    windows, inverse = np.unique(ends, return_inverse=True)
+    per_window = np.bincount(inverse, weights=bad) / np.bincount(inverse)
+    usual = min(float(bad.mean()), float(np.median(per_window)))  # robust to the incident's own windows
+    rows = []
+    for w in np.unique(ends[bad]):
+        in_w = ends == w
+        x, n = int(bad[in_w].sum()), int(in_w.sum())
+        e = usual * n
+        z = (x - e) / np.sqrt(e + 1)
+        if x < cfg.sequence_min_sessions or z < cfg.sequence_z:
+            continue
+        idx = np.flatnonzero(in_w & bad).tolist()
+        example = sessions[idx[0]].session_id
+        reasons = sorted({scores[i][1] for i in idx})
+        tids = [scores[i][2] for i in idx if scores[i][2]]
+        tid = max(set(tids), key=tids.count) if tids else None
+        rows.append(AnomalyRow(TimestampUs(int(w)), TimestampUs(int(w) + window_us), service, "sequence", tid,
+                               round(float(z), 4), cfg.sequence_z, float(x), round(float(e), 4),
+                               f"{x} of {n} sessions ending here are unusual, e.g. {example}: {reasons[0]}", run_id))
+    return rows

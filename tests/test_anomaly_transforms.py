@@ -1,0 +1,75 @@
+"""ScoreWindows on the FnApiRunner: partials in, template_windows written, history read, findings out."""
+
+from __future__ import annotations
+
+import apache_beam as beam
+import pyarrow.parquet as pq
+import pytest
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from aiops.anomaly.config import AnomalyConfig
+from aiops.anomaly.partials import TemplateWindowAcc, to_rows
+from aiops.anomaly.sessions import SessionKey, summarise
+from aiops.parquet_io import write_table
+from aiops.schema import TemplateWindowRow, rows_to_table
+from aiops.templating.learner import Observation, learn
+from transforms.anomalies import AnomalyContext, ScoreWindows, name_to_table
+
+W = 300_000_000
+T0 = 1_795_305_600_000_000  # 2026-11-22T00:00:00Z
+
+
+def _model():
+    return learn("svc", [Observation("GET <*> done", 10, T0 - 86_400_000_000, T0, "GET /a done")])
+
+
+def _ctx(root: str, batch_key: str = "runkey") -> AnomalyContext:
+    return AnomalyContext(root, f"{root}/_staging/r2", "r2", batch_key, W, f"{root}/_store/sequence_models",
+                          AnomalyConfig())
+
+
+def _write_history(root: str, batch_key: str, count: int, windows: int) -> None:
+    tid = _model().templates[0].template_id
+    rows = []
+    for i in range(windows):
+        start = T0 - (windows - i) * W
+        rows.extend(to_rows("svc", start, W, {tid: TemplateWindowAcc(events=count)}, "r1"))
+    path = f"{root}/template_windows/dt=2026-11-21/{batch_key}-r1-00000.parquet"
+    import os
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    write_table(rows_to_table(TemplateWindowRow, rows), path)
+
+
+@pytest.mark.parametrize("history_key, expect_flag", [("earlier", True), ("runkey", False)])
+def test_earlier_runs_are_the_baseline_but_this_batch_keys_own_files_are_not(tmp_path, history_key, expect_flag):
+    root = str(tmp_path)
+    _write_history(root, history_key, count=100, windows=24)
+    tid = _model().templates[0].template_id
+    partials = [(("svc", T0), {tid: TemplateWindowAcc(events=900)}), (("svc", T0 + W), {tid: TemplateWindowAcc(events=100)})]
+    with BeamTestPipeline(runner=FnApiRunner()) as p:
+        models = p | "Models" >> beam.Create([("svc", _model())])
+        found, written = p | beam.Create(partials) | ScoreWindows(_ctx(root), models)
+        kinds = found | beam.Map(lambda r: (r.window_start - T0, r.kind, r.template_id is None, r.observed, r.expected))
+        expected = [(0, "frequency", True, 900.0, 100.0), (0, "frequency", False, 900.0, 100.0)] if expect_flag else []
+        assert_that(kinds, equal_to(expected))
+        assert_that(written | beam.Map(lambda w: (w.table, w.dt, w.rows)), equal_to([("template_windows", "2026-11-22", 2)]),
+                    label="Written")
+    staged = pq.read_table(f"{root}/_staging/r2/template_windows").to_pylist()
+    assert sorted((r["events"], r["run_id"]) for r in staged) == [(100, "r2"), (900, "r2")]
+
+
+def test_session_key_column_or_regex_and_ordering() -> None:
+    assert SessionKey.parse("trace_id") == SessionKey(column="trace_id")
+    assert SessionKey.parse(r"blk_-?\d+") == SessionKey(regex=r"blk_-?\d+")
+    with pytest.raises(ValueError, match="nor a valid regex"):
+        SessionKey.parse("blk_(")
+    parts = [[(5, "b.log", 1, "t3")], [(1, "a.log", 9, "t2"), (1, "a.log", 2, "t1")]]
+    assert summarise("s1", parts) == ("s1", 1, 5, ("t1", "t2", "t3"))
+
+
+def test_table_names_of_steps() -> None:
+    assert [name_to_table(n) for n in ("TemplateWindows", "Anomalies", "Sessions")] == [
+        "template_windows", "anomalies", "sessions"]
