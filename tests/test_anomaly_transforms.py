@@ -73,3 +73,17 @@ def test_session_key_column_or_regex_and_ordering() -> None:
 def test_table_names_of_steps() -> None:
     assert [name_to_table(n) for n in ("TemplateWindows", "Anomalies", "Sessions")] == [
         "template_windows", "anomalies", "sessions"]
+
+
+def test_open_flags_and_sequence_windows() -> None:
+    from aiops.anomaly.sessions import SessionSummary, open_flags, sequence_findings
+
+    s = [SessionSummary(f"s{i}", i * 60_000_000, i * 60_000_000 + 5_000_000, ("a", "b")) for i in range(30)]
+    flags = open_flags(s, 10_000_000)
+    assert flags[0] and flags[-1] and not any(flags[1:-1])
+    # 30 sessions, one a minute; 4 anomalous ones all end in the window starting at minute 10
+    scores = [(5.0, "skipped step: b", "b") if i in (10, 11, 12, 13) else (0.0, None, None) for i in range(30)]
+    rows = sequence_findings("svc", s, scores, W, AnomalyConfig(), "r")
+    assert [(r.window_start, r.kind, r.template_id, r.observed, r.expected) for r in rows] == [
+        (10 * 60_000_000, "sequence", "b", 4.0, 0.0)]
+    assert rows[0].detail == "4 of 5 sessions ending here are unusual, e.g. s10: skipped step: b"

@@ -157,3 +157,16 @@ def test_config_overrides_are_typed_and_checked() -> None:
         AnomalyConfig().with_overrides(["nope=1"])
     with pytest.raises(ValueError, match="bad value for recent_windows"):
         AnomalyConfig().with_overrides(["recent_windows=x"])
+
+
+def test_a_periodic_line_that_stops_is_silent_after_two_windows_and_poisson_noise_is_not() -> None:
+    periodic = [2 + (i % 2) for i in range(60)]  # a job every 2 minutes: 2 or 3 lines a window
+    periodic[50] = periodic[51] = periodic[52] = 0
+    counts = {i * W: {"job": TemplateWindowAcc(events=c), "busy": TemplateWindowAcc(events=100)}
+              for i, c in enumerate(periodic)}
+    rows = [r for r in score_service(_grid(counts, 60), AnomalyConfig(), "r") if r.kind == "silence"]
+    # one quiet window is not enough evidence at 2.5 a window; the second and third are
+    assert [(r.window_start // W, r.template_id, r.expected) for r in rows] == [(51, "job", 2.5), (52, "job", 2.5)]
+    rng = np.random.default_rng(4)
+    noisy = {i * W: {"p": TemplateWindowAcc(events=int(c))} for i, c in enumerate(rng.poisson(4, 200)) if c}
+    assert [r for r in score_service(_grid(noisy, 200), AnomalyConfig(), "r") if r.kind == "silence"] == []

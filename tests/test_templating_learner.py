@@ -164,3 +164,11 @@ def test_learning_cap_gives_the_same_templates_and_is_order_independent():
     assert [(t.template_id, t.count) for t in capped.templates] == [(t.template_id, t.count) for t in capped_again.templates]
     assert sum(t.count for t in capped.templates) == 605
     assert len(capped.index) == 601
+
+
+def test_a_template_of_wildcards_only_does_not_swallow_templates_of_its_length() -> None:
+    from aiops.templating.merge import merge_templates
+
+    merged = merge_templates(["<*> <*> <*> <*>", "PacketResponder <*> for <*>", "a <*> c d", "a b c d"])
+    assert merged["PacketResponder <*> for <*>"] == "PacketResponder <*> for <*>"
+    assert merged["a b c d"] == "a <*> c d"

@@ -35,10 +35,10 @@ class AnomalyConfig:
     drop_min_expected: float = 20.0  # only series that expect at least this many events per window
 
     # silence: a service or a regular template that normally logs is (nearly) absent
-    silence_score: float = 4.0  # (expected - observed) / sqrt(spread^2 + 1), spread over 3x recent_windows
+    silence_score: float = 4.0  # missing events / sqrt(spread^2 + 0.25), summed over consecutive quiet windows
     silence_fraction: float = 0.1  # observed at most this share of expected
-    silence_min_expected: float = 3.0  # events per window the series normally has
-    regular_presence: float = 0.9  # a template is regular if present in this share of baseline windows
+    silence_min_expected: float = 2.0  # events per window the series normally has
+    regular_presence: float = 0.9  # a template is regular if present in this share of its last 3x recent_windows
 
     # new_template: first seen (per the template store) in this window, after a warm-up, when the
     # service's template vocabulary has settled (Good-Turing chance of any new template in the window)

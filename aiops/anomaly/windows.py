@@ -63,14 +63,62 @@ def _row(grid: ServiceGrid, i: int, kind: str, tid: str | None, score: float, th
                       detail, run_id)
 
 
+def _window_std(series: np.ndarray, recent: int) -> np.ndarray:
+    """Standard deviation of the previous ``recent`` covered windows (inf where there are none)."""
+    padded = np.concatenate([np.full(recent, np.nan), series])
+    view = np.lib.stride_tricks.sliding_window_view(padded, recent)[: len(series)]
+    n = np.sum(~np.isnan(view), axis=1)
+    filled = np.nan_to_num(view)
+    mean = filled.sum(axis=1) / np.maximum(n, 1)
+    var = (np.where(np.isnan(view), 0.0, (view - mean[:, None]) ** 2)).sum(axis=1) / np.maximum(n - 1, 1)
+    return np.where(n >= 2, np.sqrt(var), np.inf)
+
+
 def _presence(series: np.ndarray, recent: int) -> np.ndarray:
-    """Share of the previous ``recent`` covered windows in which the series had events."""
+    """Share of the previous ``recent`` windows in which the series had events (NaN unless all are covered:
+    a template that appeared an hour ago is not yet regular)."""
     ind = np.where(np.isnan(series), np.nan, (series > 0).astype(np.float64))
     padded = np.concatenate([np.full(recent, np.nan), ind])
     view = np.lib.stride_tricks.sliding_window_view(padded, recent)[: len(series)]
     with np.errstate(invalid="ignore"), __import__("warnings").catch_warnings():
         __import__("warnings").simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(view, axis=1)
+        return np.where(np.isnan(view).any(axis=1), np.nan, np.nanmean(view, axis=1))
+
+
+def _silence(series: np.ndarray, recent: np.ndarray, longer: Baseline, regular: np.ndarray, ok: np.ndarray,
+             cfg: AnomalyConfig, spikes_only: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Silent windows, their score and expectation.
+
+    Evidence adds up over consecutive quiet windows: a line that logs 2 or 3 times a window
+    and stops is doubtful after one window and certain after two. The expectation and whether
+    the series is regular are those of the window where the quiet run starts. The spread is the smaller
+    of the 3-hour standard deviation and MAD: a periodic line logs 3 or 4 times a window (MAD
+    1.5, deviation 0.5), a steady one with a burst in it has a large deviation but MAD 0, and a
+    Poisson line of the same rate (0 to 7 a window) has both large.
+    """
+    n = len(series)
+    silence, score, expected = np.zeros(n, dtype=bool), np.zeros(n), recent.copy()
+    if spikes_only:
+        return silence, score, expected
+    spread = np.fmin(_window_std(series, 3 * cfg.recent_windows), np.nan_to_num(longer.spread, nan=np.inf))
+    with np.errstate(invalid="ignore"):
+        quiet = ok & (series <= cfg.silence_fraction * recent) & (recent >= cfg.silence_min_expected)
+    deficit = variance = base = 0.0
+    run_regular = False
+    for i in np.flatnonzero(ok).tolist():
+        starts = i == 0 or not (silence[i - 1] or quiet[i - 1])
+        if starts and not quiet[i]:
+            continue
+        if starts:
+            deficit, variance, base, run_regular = 0.0, 0.0, float(recent[i]), bool(regular[i])
+        elif series[i] > cfg.silence_fraction * base:
+            continue  # the run is over
+        expected[i] = base  # what it logged before going quiet (the last hour fills with the outage's zeros)
+        deficit += base - series[i]
+        variance += spread[i] ** 2
+        score[i] = deficit / math.sqrt(variance + 0.25)
+        silence[i] = run_regular and score[i] >= cfg.silence_score
+    return silence, score, expected
 
 
 def _counts(grid: ServiceGrid, cfg: AnomalyConfig, tid: str | None, series: np.ndarray, silent: set[int],
@@ -84,17 +132,13 @@ def _counts(grid: ServiceGrid, cfg: AnomalyConfig, tid: str | None, series: np.n
     longer = recent_baseline(series, 3 * cfg.recent_windows, cfg.min_baseline_windows)
     z_all = least_surprising(s.z, count_z(series, longer))
     what = what or ("service" if tid is None else f"template '{_short(grid.templates.get(tid, tid))}'")
-    regular = (_presence(series, cfg.recent_windows) >= cfg.regular_presence) if tid is not None or what != "service" \
+    regular = (_presence(series, 3 * cfg.recent_windows) >= cfg.regular_presence) if tid is not None or what != "service" \
         else np.ones(grid.n, dtype=bool)
     x, e, z = series, s.expected, z_all
     with np.errstate(invalid="ignore"):
         ok = ~np.isnan(x) & ~np.isnan(e) & ~np.isnan(z)
         ok[: grid.scored_from] = False
-        # The spread of a longer stretch: a MAD over 12 Poisson counts is often near 0 by chance,
-        # and a template that merely happens to skip a window is not silent.
-        silence_score = (e - x) / np.sqrt(np.nan_to_num(np.fmax(s.spread, longer.spread)) ** 2 + 1)
-        silence = ok & (not spikes_only) & (x <= cfg.silence_fraction * e) & (e >= cfg.silence_min_expected) & regular \
-            & (silence_score >= cfg.silence_score)
+        silence, silence_score, e_silence = _silence(series, s.expected, longer, regular, ok, cfg, spikes_only)
         spike = ok & ~silence & (z >= cfg.frequency_z) & (x >= cfg.spike_ratio * e) & (x - e >= cfg.spike_min_excess)
         drop = ok & ~silence & (not spikes_only) & (-z >= cfg.drop_z) & (e >= cfg.drop_min_expected) & (x <= e / cfg.drop_ratio)
     rows = []
@@ -103,6 +147,7 @@ def _counts(grid: ServiceGrid, cfg: AnomalyConfig, tid: str | None, series: np.n
         if silence[i]:
             if i in silent:
                 continue
+            ei = float(e_silence[i])
             rows.append(_row(grid, i, "silence", tid, silence_score[i], cfg.silence_score, xi, ei,
                              f"{what} logged {xi:.0f} events, expected {ei:.0f}", run_id))
             if tid is None:
