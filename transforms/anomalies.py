@@ -231,8 +231,12 @@ class ScoreSessionsFn(beam.DoFn):
         with FileSystems.create(staged, compression_type="uncompressed") as fh:
             fh.write(pickle.dumps(state))
         yield beam.pvalue.TaggedOutput("written", WrittenFile("sequence_models", "", staged, len(sessions)))
-        for row in session_rows(service, sessions, scores, self.ctx.run_id):
-            yield beam.pvalue.TaggedOutput("sessions", row)
+        # Written here, not emitted: sessions are many, and per-element hand-offs would cost more than scoring.
+        writer = PartitionedWriter(FileSystems.join(self.ctx.staging, "sessions"), uuid.uuid4().hex, "first_time",
+                                   "sessions", arrow_schema(SessionRow))
+        writer.write(rows_to_table(SessionRow, session_rows(service, sessions, scores, self.ctx.run_id)))
+        for written in writer.close():
+            yield beam.pvalue.TaggedOutput("written", written)
         yield from sequence_findings(service, sessions, scores, self.ctx.window_us, self.ctx.config, self.ctx.run_id)
 
 
@@ -249,12 +253,9 @@ class ScoreSessions(beam.PTransform):
             parts
             | "GroupSessionsByService" >> beam.GroupByKey()
             | "SummariseSessions" >> beam.Map(lambda kv: (kv[0], summarise_all(kv[1])))
-            | "ScoreSessions" >> beam.ParDo(ScoreSessionsFn(ctx)).with_outputs("written", "sessions", main="found")
+            | "ScoreSessions" >> beam.ParDo(ScoreSessionsFn(ctx)).with_outputs("written", main="found")
         )
-        sessions_written = write_rows(scored.sessions, "Sessions", ctx.staging, SessionRow, "first_time",
-                                      lambda r: (r.first_time, r.service, r.session_id))
-        written = (scored.written, sessions_written) | "FlattenSessionWrites" >> beam.Flatten()
-        return scored.found, written
+        return scored.found, scored.written
 
 
 def write_anomalies(found, staging: str):

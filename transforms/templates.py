@@ -37,7 +37,7 @@ from transforms.parse import work_units
 
 EVENT_SCHEMA = arrow_schema(Event)
 # Events per anomaly-partials query: one DuckDB query has a fixed cost of tens of ms, so batch them.
-PARTIALS_ROWS = 262_144
+PARTIALS_ROWS = 131_072
 
 
 def merge_observations(values) -> tuple[int, int, int, str]:

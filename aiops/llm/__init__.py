@@ -1,0 +1,1 @@
+"""The LLM step: redaction, prompts, backends (offline, OpenAI-compatible, Vertex AI) and summaries."""
