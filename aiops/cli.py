@@ -8,6 +8,7 @@ Example::
     aiops sample --output logs/
     aiops eval parsing --data ../shared/data/loghub-2k
     aiops eval anomaly --data ../shared/data
+    aiops formats list --output out/
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ COMMANDS = {
     "validate": ("aiops.validation", "run the data-quality suite over an output directory"),
     "sample": ("aiops.sample.generator", "generate a realistic multi-service sample of logs"),
     "eval": (None, "accuracy harnesses: 'aiops eval parsing|anomaly --data DIR'"),
+    "formats": ("aiops.formats.cli", "list, show or remove learnt log formats: 'aiops formats list --output DIR'"),
 }
 EVALS = {"parsing": "aiops.eval.parsing", "anomaly": "aiops.eval.anomaly"}
 

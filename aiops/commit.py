@@ -133,8 +133,15 @@ def commit_run(layout: Layout, staging: str, run_id: str, batch_key: str, store:
             FileSystems.rename([w.path], [target])
 
     # 2. New partition files in, then the same batch key's older files out.
+    commit_tables(layout, written, PARTITIONED_TABLES, batch_key, run_id, summary)
+    return summary
+
+
+def commit_tables(layout: Layout, written: Sequence[WrittenFile], tables: Sequence[str], batch_key: str, run_id: str,
+                  summary: CommitSummary) -> None:
+    """Move each table's new files in, then remove the files the same batch key had committed before."""
     prefix = f"{batch_key}-"
-    for table in PARTITIONED_TABLES:
+    for table in tables:
         old = [p for p in _existing(layout, table) if _basename(p).startswith(prefix)]
         mine = [w for w in written if w.table == table]
         for n, w in enumerate(sorted(mine, key=lambda w: (w.dt, w.path))):
@@ -146,7 +153,6 @@ def commit_run(layout: Layout, staging: str, run_id: str, batch_key: str, store:
             FileSystems.delete(old)
         summary.rows[table] = sum(w.rows for w in mine)
         summary.paths[table] = len(mine)
-    return summary
 
 
 def write_manifest(layout: Layout, manifest: dict) -> str:

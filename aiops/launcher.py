@@ -27,6 +27,7 @@ from aiops import __version__
 from aiops.anomaly.config import AnomalyConfig
 from aiops.anomaly.sessions import SessionKey
 from aiops.commit import commit_run, remove_staging, write_manifest
+from aiops.formats.library import FormatLibrary, FormatLibraryError, library_path_next_to
 from aiops.layout import Layout, batch_key
 from aiops.progress import ProgressPrinter, print_summary
 from aiops.sources import InputError, expand_inputs, filesystem_hint
@@ -100,6 +101,62 @@ def _runner(options: PipelineOptions, argv: list[str]):
     return FnApiRunner(), True
 
 
+def llm_settings(opts):
+    """LLMConfig and redaction rules from the flags (None when --llm none); bad values fail fast."""
+    from aiops.llm.types import LLMConfig
+
+    if opts.llm == "none":
+        return None, None
+    if opts.llm == "openai" and not opts.llm_base_url:
+        raise UsageError("--llm openai needs --llm_base_url (e.g. http://localhost:8000 or https://api.openai.com)")
+    project = opts.vertex_project or os.environ.get("GOOGLE_CLOUD_PROJECT", "")
+    if opts.llm == "vertex" and not project:
+        raise UsageError("--llm vertex needs --vertex_project (or $GOOGLE_CLOUD_PROJECT)")
+    if opts.llm_max_requests < 0 or opts.llm_max_tokens < 0 or opts.llm_rate <= 0 or opts.llm_timeout <= 0:
+        raise UsageError("--llm_max_requests/--llm_max_tokens must be >= 0, --llm_rate/--llm_timeout > 0")
+    try:
+        from aiops.llm.redact import RedactionConfig
+
+        redaction = RedactionConfig.from_spec(list(opts.redact)) if opts.redact else RedactionConfig()
+    except ValueError as exc:
+        raise UsageError(f"bad --redact: {exc}") from exc
+    config = LLMConfig(backend=opts.llm, model=opts.llm_model, base_url=opts.llm_base_url,
+                       api_key_env=opts.llm_api_key_env, project=project, location=opts.vertex_location,
+                       timeout_s=opts.llm_timeout, max_requests=opts.llm_max_requests, max_tokens=opts.llm_max_tokens,
+                       max_prompt_chars=opts.llm_max_prompt_chars, rate_per_s=opts.llm_rate)
+    return config, redaction
+
+
+def _learn_formats(staging: str, store_path: str, llm) -> list[dict]:
+    """Propose, validate and save formats for sources whose lines no format recognised (next runs use them)."""
+    import json
+
+    from aiops.formats.learn import HeuristicProposer, LLMProposer, learn_formats
+    from aiops.formats.library import FormatLibrary
+
+    with FileSystems.open(FileSystems.join(staging, "outputs.json"), compression_type="uncompressed") as fh:
+        written = [w for w in json.loads(fh.read().decode())["written"] if w["table"] == "format_samples"]
+    if not written:
+        return []
+    samples = []
+    for w in written:
+        with FileSystems.open(w["path"], compression_type="uncompressed") as fh:
+            d = json.loads(fh.read().decode())
+        samples.append((d["source"], d["lines"]))
+    library = FormatLibrary(library_path_next_to(store_path)).load()
+    proposer: HeuristicProposer | LLMProposer = HeuristicProposer()
+    if llm is not None and llm.backend != "offline":
+        from aiops.llm.backends import make_backend
+        from aiops.llm.redact import redact
+
+        proposer = LLMProposer(make_backend(llm), redact=lambda text: redact(text).text)
+    entries = learn_formats(samples, library, proposer)
+    if entries:
+        library.save()
+    return [{"id": e.id, "source_key": e.source_key, "kind": e.kind, "pattern": e.pattern,
+             "validated_share": e.validated_share, "proposer": e.proposer} for e in entries]
+
+
 def _counter(result, name: str) -> int:
     """A Beam counter's committed value (0 when the runner reports none)."""
     from apache_beam.metrics.metric import MetricsFilter
@@ -131,6 +188,7 @@ def prepare(argv: list[str]):
         session_key = SessionKey.parse(opts.session_key) if opts.session_key.lower() != "none" else None
     except ValueError as exc:
         raise UsageError(f"bad --session_key: {exc}") from exc
+    llm, redaction = llm_settings(opts)
     try:
         files = expand_inputs(opts.input)
     except InputError as exc:
@@ -143,11 +201,15 @@ def prepare(argv: list[str]):
         store.load()
     except TemplateStoreError as exc:
         raise UsageError(f"template store unreadable: {exc}") from exc
-    return options, opts, files, layout, store_path, store, window_us, anomaly_config, session_key
+    try:
+        FormatLibrary(library_path_next_to(store_path)).load()
+    except FormatLibraryError as exc:
+        raise UsageError(f"format library unreadable: {exc}") from exc
+    return options, opts, files, layout, store_path, store, window_us, anomaly_config, session_key, (llm, redaction)
 
 
 def run(argv: list[str]) -> int:
-    options, opts, files, layout, store_path, store, window_us, anomaly_config, session_key = prepare(argv)
+    options, opts, files, layout, store_path, store, window_us, anomaly_config, session_key, llm = prepare(argv)
     runner, local = _runner(options, argv)
     started = _now()
     run_id = opts.run_id or dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
@@ -156,7 +218,7 @@ def run(argv: list[str]) -> int:
     progress_dir = tempfile.mkdtemp(prefix="aiops-progress-") if local else None
     bins = options.view_as(DirectOptions).direct_num_workers if local else None
     stage = StageConfig(staging=staging, run_id=run_id, format=opts.format, progress_dir=progress_dir, bins=bins,
-                        split_bytes=opts.split_bytes)
+                        split_bytes=opts.split_bytes, formats_path=library_path_next_to(store_path))
     manifest = {
         "run_id": run_id, "version": __version__, "status": "running", "started_at": started,
         "finished_at": None, "inputs": list(opts.input), "batch_key": key, "format": opts.format,
@@ -187,6 +249,7 @@ def run(argv: list[str]) -> int:
         finally:
             if printer:
                 printer.stop()
+    learned = _learn_formats(staging, store_path, llm[0])
     summary = commit_run(layout, staging, run_id, key, store, layout.sequence_models(store_path))
     remove_staging(staging)
     elapsed = time.monotonic() - t0
@@ -195,6 +258,7 @@ def run(argv: list[str]) -> int:
         status="succeeded", finished_at=_now(), elapsed_s=round(elapsed, 3),
         files=[s._asdict() for s in summary.files], tables=summary.rows,
         templates=summary.templates, new_templates=summary.new_templates, validation=None,
+        formats_learned=learned,
     )
     write_manifest(layout, manifest)
     code = 0
@@ -207,8 +271,28 @@ def run(argv: list[str]) -> int:
             manifest["status"] = "failed_validation"
             code = 1
         write_manifest(layout, manifest)
+    if llm[0] is not None:
+        manifest["summaries"] = _summarise(layout, run_id, key, window_us, llm, store_path, options, argv)
+        write_manifest(layout, manifest)
     print_summary(manifest, layout.root, sys.stderr)
     return code
+
+
+def _summarise(layout: Layout, run_id: str, key: str, window_us: int, llm, store_path: str, options, argv) -> dict:
+    """Run the summarising pipeline; its failure is recorded, never fatal (the tables are committed)."""
+    from pipelines.summaries import summarise_run
+
+    def factory():
+        runner, _ = _runner(options, argv)
+        return beam.Pipeline(runner=runner, options=options) if runner else beam.Pipeline(options=options)
+
+    cache_dir = FileSystems.join(layout.sequence_models(store_path).rsplit("/", 1)[0], "llm_cache")
+    local = _runner(options, argv)[1]
+    with worker_logs_aside(local) as (_, log_path):
+        try:
+            return summarise_run(layout, run_id, key, window_us, llm[0], llm[1], cache_dir, factory)
+        except Exception as exc:  # the summaries are an extra: record why they are missing, keep the run
+            return {"status": "failed", "error": f"{type(exc).__name__}: {str(exc).strip()[:500]}", "worker_log": log_path}
 
 
 def _help() -> str:

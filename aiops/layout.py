@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from apache_beam.io.filesystems import FileSystems
 
 PARTITIONED_TABLES = ("events", "dead_letter", "kpis", "template_windows", "anomalies", "sessions")
+SUMMARY_TABLES = ("summaries", "llm_requests")  # committed after the summarising pipeline
 
 
 def batch_key(inputs: list[str]) -> str:

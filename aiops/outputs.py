@@ -8,6 +8,8 @@ The layout (written by the batch job)::
     DIR/template_windows/dt=.../*.parquet    TemplateWindowRow rows (per service, template, window)
     DIR/anomalies/dt=.../*.parquet           AnomalyRow rows (dt of window_start)
     DIR/sessions/dt=.../*.parquet            SessionRow rows (dt of first_time)
+    DIR/summaries/dt=.../*.parquet           SummaryRow rows (dt of window_start)
+    DIR/llm_requests/dt=.../*.parquet        LlmRequestRow rows (dt of window_start)
     DIR/templates/*.parquet                  TemplateRow snapshot (not partitioned)
     DIR/runs/<run_id>.json                   run manifests
 
@@ -28,7 +30,17 @@ from __future__ import annotations
 import json
 import os
 
-from aiops.schema import AnomalyRow, DeadLetter, Event, KpiRow, SessionRow, TemplateRow, TemplateWindowRow
+from aiops.schema import (
+    AnomalyRow,
+    DeadLetter,
+    Event,
+    KpiRow,
+    LlmRequestRow,
+    SessionRow,
+    SummaryRow,
+    TemplateRow,
+    TemplateWindowRow,
+)
 
 # Parquet tables: name -> row type.
 TABLES: dict[str, type] = {
@@ -39,9 +51,13 @@ TABLES: dict[str, type] = {
     "template_windows": TemplateWindowRow,
     "anomalies": AnomalyRow,
     "sessions": SessionRow,
+    "summaries": SummaryRow,
+    "llm_requests": LlmRequestRow,
 }
 # Tables written under hive partitions ``dt=YYYY-MM-DD`` (they get a ``dt`` DATE column).
-PARTITIONED = frozenset({"events", "dead_letter", "kpis", "template_windows", "anomalies", "sessions"})
+PARTITIONED = frozenset(
+    {"events", "dead_letter", "kpis", "template_windows", "anomalies", "sessions", "summaries", "llm_requests"}
+)
 RUNS_DIR = "runs"
 
 

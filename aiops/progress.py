@@ -102,6 +102,12 @@ def print_summary(manifest: dict, root: str, stream) -> None:
         f"  wrote    {root}/{{events,templates,kpis,dead_letter,template_windows,anomalies,sessions}}",
         f"  manifest {root}/runs/{m['run_id']}.json",
     ]
+    if m.get("summaries"):
+        sm = m["summaries"]
+        lines.append(f"  summaries {sm.get('rows', {}).get('summaries', 0):,} flagged windows ({sm.get('backend')}; "
+                     + ", ".join(f"{k} {v}" for k, v in sorted((sm.get("statuses") or {}).items()))
+                     + ")" if sm.get("status") == "succeeded" else f"  summaries {sm.get('status')}: "
+                     f"{sm.get('error') or sm.get('reason')}")
     if m.get("validation") is not None:
         v = m["validation"]
         failed = [r for r in v.get("results", []) if not r.get("success")]

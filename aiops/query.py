@@ -36,7 +36,8 @@ from aiops.query_format import FORMATTERS
 from aiops.schema import arrow_schema
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-VIEWS = ("events", "dead_letter", "kpis", "templates", "template_windows", "anomalies", "sessions", "runs")
+VIEWS = ("events", "dead_letter", "kpis", "templates", "template_windows", "anomalies", "sessions", "summaries",
+         "llm_requests", "runs")
 
 _PARAM_LINE = re.compile(r"^--\s+\$(\w+)\s*=\s*('(?:[^']|'')*'|\S+)\s*(.*)$")
 _PARAM_USE = re.compile(r"\$(\w+)")

@@ -188,6 +188,52 @@ class TemplateWindowRow(NamedTuple):
     run_id: str
 
 
+class SummaryRow(NamedTuple):
+    """The ``summaries`` table: one row per flagged window (a service's adjacent flagged windows merged)."""
+
+    window_start: TimestampUs
+    window_end: TimestampUs
+    service: str
+    neighbours: list[str]  # other services flagged at the same time
+    anomaly_count: int
+    title: str
+    summary: str
+    suspected_cause: str
+    evidence: str  # JSON list of {template_id, line, why}, each present in the evidence pack
+    recommended_action: str  # advice for a human; never executed
+    confidence: str  # low | medium | high
+    backend: str  # offline | openai | vertex
+    model: str
+    status: str  # ok | ok_after_retry | cached | offline | fallback:<why>
+    error: str | None  # what went wrong when status is a fallback
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    evidence_hash: str  # the cache key and request id
+    run_id: str
+
+
+class LlmRequestRow(NamedTuple):
+    """The ``llm_requests`` table: every request, with the exact redacted prompt, for audit."""
+
+    request_id: str  # the evidence hash
+    attempt: int  # 1, or 2 for the retry after an invalid answer
+    window_start: TimestampUs
+    service: str
+    backend: str
+    model: str
+    system: str
+    prompt: str  # exactly what was sent (after redaction)
+    redactions: int
+    redaction_counts: str  # JSON {rule: count}
+    status: str  # the backend's status: ok, error:timeout, error:http_429, ...
+    error: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    run_id: str
+
+
 class FileStats(NamedTuple):
     """What reading one input file (or one byte range of it) produced."""
 

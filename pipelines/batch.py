@@ -32,6 +32,36 @@ from transforms.templates import ApplyTemplates, MineTemplates
 OUTPUTS_FILE = "outputs.json"
 
 
+def add_llm_args(parser) -> None:
+    """The flags of the summarising step (shared by every pipeline that summarises)."""
+    parser.add_argument("--llm", default="offline", choices=["offline", "openai", "vertex", "none"],
+                        help="Who summarises flagged windows: offline (default: an extractive summary, no network), "
+                             "openai (any OpenAI-compatible server), vertex (Gemini on Vertex AI), none (skip).")
+    parser.add_argument("--llm_model", "--llm-model", dest="llm_model", default="",
+                        help="Model name (default gpt-4o-mini for openai, gemini-2.0-flash for vertex).")
+    parser.add_argument("--llm_base_url", "--llm-base-url", dest="llm_base_url", default="",
+                        help="openai: server root, e.g. http://localhost:8000 or https://api.openai.com.")
+    parser.add_argument("--llm_api_key_env", "--llm-api-key-env", dest="llm_api_key_env", default="OPENAI_API_KEY",
+                        help="openai: environment variable that holds the API key (never a flag value).")
+    parser.add_argument("--vertex_project", "--vertex-project", dest="vertex_project", default="",
+                        help="vertex: GCP project (default: $GOOGLE_CLOUD_PROJECT); credentials: application default.")
+    parser.add_argument("--vertex_location", "--vertex-location", dest="vertex_location", default="us-central1",
+                        help="vertex: region.")
+    parser.add_argument("--llm_max_requests", "--llm-max-requests", dest="llm_max_requests", type=int, default=50,
+                        help="Per-run budget of requests (most anomalous windows first; the rest get offline summaries).")
+    parser.add_argument("--llm_max_tokens", "--llm-max-tokens", dest="llm_max_tokens", type=int, default=200_000,
+                        help="Per-run (per worker) budget of prompt+completion tokens.")
+    parser.add_argument("--llm_timeout", "--llm-timeout", dest="llm_timeout", type=float, default=30.0,
+                        help="Seconds per HTTP attempt.")
+    parser.add_argument("--llm_rate", "--llm-rate", dest="llm_rate", type=float, default=2.0,
+                        help="Requests per second per worker.")
+    parser.add_argument("--llm_max_prompt_chars", "--llm-max-prompt-chars", dest="llm_max_prompt_chars", type=int,
+                        default=24_000, help="Prompts are cut to this many characters.")
+    parser.add_argument("--redact", action="append", default=[], metavar="RULE",
+                        help="Redaction rule changes, repeatable: -email (off), +ip / +username (on), "
+                             "name=REGEX (an extra rule).")
+
+
 class BatchOptions(PipelineOptions):
     """Flags of ``aiops batch``; every other flag goes to Beam (runner, project, workers...)."""
 
@@ -57,6 +87,7 @@ class BatchOptions(PipelineOptions):
                             help="What groups events into sessions for sequence scoring: a column of the events "
                                  "table (trace_id, session_id, host...) or a regex whose first match in the "
                                  "message is the key, e.g. 'blk_-?\\d+'. Default: trace_id.")
+        add_llm_args(parser)
         parser.add_argument("--anomaly", action="append", default=[], metavar="KEY=VALUE",
                             help="Override an anomaly threshold or baseline setting (repeatable), e.g. "
                                  "--anomaly frequency_z=8; see the README for the list and defaults.")
@@ -94,5 +125,18 @@ def build(p: beam.Pipeline, files: list[InputFile], stage: StageConfig, store_pa
     session_found, session_written = applied.session_parts | "ScoreSessions" >> ScoreSessions(ctx)
     found = (window_found, session_found) | "FlattenAnomalies" >> beam.Flatten()
     anomalies = write_anomalies(found, stage.staging)
+    samples = parsed.format_samples | "WriteFormatSamples" >> beam.Map(_write_samples, stage.staging)
     return _collect((parsed.written, parsed.stats, mined.written, applied.written, kpis, template_windows,
-                     session_written, anomalies), stage.staging)
+                     session_written, anomalies, samples), stage.staging)
+
+
+def _write_samples(element, staging: str) -> WrittenFile:
+    """Lines no format recognised, for the launcher to learn a format from after the run."""
+    import hashlib
+
+    source, lines = element
+    name = hashlib.blake2b(source.encode(), digest_size=8).hexdigest()
+    path = FileSystems.join(staging, "format_samples", f"{name}.json")
+    with FileSystems.create(path, compression_type="uncompressed") as fh:
+        fh.write(json.dumps({"source": source, "lines": list(lines)}).encode())
+    return WrittenFile("format_samples", "", path, len(lines))

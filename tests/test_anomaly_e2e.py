@@ -79,3 +79,22 @@ def test_anomaly_queries(nightly):
     assert all("silence" in r[4] for r in rows)
     cols, rows = query.run_named(str(out), "anomalous_sessions", {"limit": 3, "service": "checkout"})
     assert len(rows) == 3 and all(r[0] == "checkout" for r in rows)
+
+
+def test_flagged_windows_get_offline_summaries_and_audited_requests(nightly):
+    _, out, truth, _ = nightly
+    con = query.connect(str(out))
+    day2 = "window_start >= '2026-11-23'"
+    rows = con.execute(f"select service, anomaly_count, title, summary, evidence, backend, model, status from summaries "
+                       f"where {day2} order by service, window_start").fetchall()
+    assert len(rows) >= len(truth["incidents"]) - 1  # web and checkout share one incident window each
+    assert {r[5:8] for r in rows} == {("offline", "extractive-v1", "offline")}
+    assert all(r[3].startswith("[offline summary, not written by a model] ") for r in rows)
+    services = {r[0] for r in rows}
+    assert {"sshd", "worker", "payments", "inventory", "checkout", "web"} <= services
+    cited = {e["template_id"] for r in rows for e in json.loads(r[4]) if e["template_id"]}
+    known = {t for (t,) in con.execute("select template_id from anomalies where template_id is not null").fetchall()}
+    assert cited <= known | {t for (t,) in con.execute("select template_id from templates").fetchall()}
+    requests = con.execute(f"select attempt, status, prompt from llm_requests where {day2}").fetchall()
+    assert len(requests) == len(rows) and all(a == 1 and s == "ok" for a, s, _ in requests)
+    assert all("<<<EVIDENCE" in p and "EVIDENCE>>>" in p for _, _, p in requests)

@@ -9,7 +9,14 @@ Parquet for an intermediate that lives a few seconds). It emits, per file:
   for the template learner (the distinct masked messages, not the lines);
 - ``staged``: (staged path, events), the input of pass 2;
 - ``written``: dead-letter files it wrote (``WrittenFile``);
-- ``stats``: one ``FileStats`` with the line accounting of the file.
+- ``stats``: one ``FileStats`` with the line accounting of the file;
+- ``format_samples``: ``(path, [up to 200 raw lines])`` of lines that no format recognised
+  (whole line = message), for files whose source has no learnt format and where at least
+  20 lines or 20% of the lines fell back; the input of :func:`aiops.formats.learn_formats`.
+
+With ``StageConfig.formats_path`` the pattern library (:mod:`aiops.formats`) is loaded once
+per DoFn instance; a file whose source has an entry is parsed with that format first
+(``--format auto`` only).
 
 Example (see tests/test_transforms.py)::
 
@@ -19,9 +26,11 @@ Example (see tests/test_transforms.py)::
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import apache_beam as beam
@@ -31,7 +40,10 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from aiops.balance import estimated_size, pack
+from aiops.formats.library import FormatEntry, FormatLibrary
+from aiops.formats.pattern import PatternError, compile_format
 from aiops.parquet_io import PartitionedWriter, WrittenFile
+from aiops.parsing.fields import Fields
 from aiops.parsing.reader import LogParser, ParseConfig
 from aiops.schema import (
     MAX_DEAD_LETTER_BYTES,
@@ -51,6 +63,9 @@ PROGRESS_EVERY_MASK = 0x3FFF  # report progress about every 16,384 lines
 STAGED_SCHEMA = arrow_schema(ParsedEvent).append(pa.field("masked", pa.string()))
 STAGED_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
 DEAD_LETTER_SCHEMA = arrow_schema(DeadLetter)
+FORMAT_SAMPLE_LINES = 200  # fallback lines kept per file for format learning
+FORMAT_SAMPLE_MIN_LINES = 20  # emit a sample when at least this many lines fell back ...
+FORMAT_SAMPLE_MIN_SHARE = 0.2  # ... or at least this share of the file's lines
 
 
 @dataclass(frozen=True)
@@ -63,6 +78,7 @@ class StageConfig:
     progress_dir: str | None = None  # local dir for live progress files, or None
     bins: int | None = None  # local workers to balance work across; None: one unit per file
     split_bytes: int = DEFAULT_CHUNK_BYTES  # uncompressed files larger than this are read in ranges
+    formats_path: str | None = None  # the pattern library (formats.json) of learnt formats, if any
 
 
 def work_units(items, bins: int | None, weight, label: str):
@@ -131,9 +147,26 @@ class ParseFileFn(beam.DoFn):
         self.dead = Metrics.counter("aiops", "dead_letter_lines")
         self.blank = Metrics.counter("aiops", "blank_lines")
         self.bytes = Metrics.counter("aiops", "bytes_read")
+        self.fallback = Metrics.counter("aiops", "fallback_lines")
 
     def setup(self) -> None:
         self.progress = _Progress(self.config.progress_dir)
+        path = self.config.formats_path
+        self.library = FormatLibrary(path).load() if path and self.config.format == "auto" else None
+        self._compiled: dict[str, Callable[[str, int], Fields | None] | None] = {}
+
+    def learned_format(self, path: str) -> tuple[FormatEntry | None, Callable[[str, int], Fields | None] | None]:
+        """The library entry for this file's source and its compiled parser (None if it does not compile)."""
+        entry = self.library.match(path) if self.library is not None else None
+        if entry is None:
+            return None, None
+        if entry.id not in self._compiled:
+            try:
+                self._compiled[entry.id] = compile_format(entry.kind, entry.pattern)
+            except PatternError as e:  # a hand-edited library: parse as if there were no entry
+                logging.getLogger(__name__).warning("format %s for %s ignored: %s", entry.id, entry.source_key, e)
+                self._compiled[entry.id] = None
+        return entry, self._compiled[entry.id]
 
     def process(self, unit: list[InputFile]):
         for f in unit:
@@ -142,7 +175,10 @@ class ParseFileFn(beam.DoFn):
     def process_file(self, f: InputFile):
         cfg = self.config
         part = uuid.uuid4().hex
-        parser = LogParser(f.path, ParseConfig(format=cfg.format, default_service=f.service, reference_time_us=f.mtime_us))
+        entry, learned = self.learned_format(f.path)
+        sampling = FORMAT_SAMPLE_LINES if cfg.format == "auto" and entry is None else 0
+        parser = LogParser(f.path, ParseConfig(format=cfg.format, default_service=f.service, reference_time_us=f.mtime_us,
+                                               learned=learned, sample_fallbacks=sampling))
         staged_path = FileSystems.join(cfg.staging, "parsed", f"{part}.arrows")
         dead_writer = PartitionedWriter(FileSystems.join(cfg.staging, "dead_letter"), part, "event_time", schema=DEAD_LETTER_SCHEMA)
         observations = _Observations()
@@ -211,6 +247,7 @@ class ParseFileFn(beam.DoFn):
         self.dead.inc(stats["dead"])
         self.blank.inc(parser.blank_lines)
         self.bytes.inc(stats["bytes"])
+        self.fallback.inc(parser.fallback_lines)
         # One element per service, not per distinct message: far fewer elements to move.
         by_service: dict[str, list] = {}
         for (service, masked), value in observations.rows.items():
@@ -220,10 +257,14 @@ class ParseFileFn(beam.DoFn):
         yield beam.pvalue.TaggedOutput("stats", file_stats)
         for written in dead_writer.close():
             yield beam.pvalue.TaggedOutput("written", written)
+        fell_back = parser.fallback_lines
+        if sampling and fell_back and (fell_back >= FORMAT_SAMPLE_MIN_LINES or fell_back >= FORMAT_SAMPLE_MIN_SHARE * lines_read):
+            yield beam.pvalue.TaggedOutput("format_samples", (f.path, parser.fallback_sample))
 
 
 class ParseLogs(beam.PTransform):
-    """PCollection[InputFile] -> tagged outputs: main (observations), staged (path, rows), written, stats."""
+    """PCollection[InputFile] -> tagged outputs: main (observations), staged (path, rows), written, stats,
+    format_samples (path, lines)."""
 
     def __init__(self, config: StageConfig):
         super().__init__()
@@ -235,7 +276,8 @@ class ParseLogs(beam.PTransform):
         return (
             work_units(parts, cfg.bins, lambda f: estimated_size(f.path, (f.end or f.size) - f.start), "Files")
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ParseFiles" >> beam.ParDo(ParseFileFn(self.config)).with_outputs("staged", "written", "stats", main="observations")
+            | "ParseFiles" >> beam.ParDo(ParseFileFn(self.config)).with_outputs(
+                "staged", "written", "stats", "format_samples", main="observations")
         )
 
 

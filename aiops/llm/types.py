@@ -48,6 +48,7 @@ class LLMRequest:
     prompt: str  # the (redacted, fenced) evidence
     max_output_tokens: int = 1_024
     json_schema: dict[str, Any] | None = None  # the structured-output schema, when the backend supports one
+    evidence: dict[str, Any] | None = None  # the (redacted) evidence pack itself: the offline backend reads it
 
 
 @dataclass

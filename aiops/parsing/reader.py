@@ -8,6 +8,15 @@ the next event starts or on :meth:`LogParser.finish`, so a feed usually returns 
 or 1 items. Accounting: event line counts + dead letter line counts +
 ``blank_lines`` == lines fed (blank lines are never part of an event).
 
+Learnt formats: with ``format="auto"`` and ``ParseConfig.learned`` (a line parser compiled
+from a pattern-library entry, see :mod:`aiops.formats`), each line is tried against the
+learnt format first; lines it does not match go through auto-detection as usual.
+
+Fallbacks: in auto mode a line no format recognises (and that is not a continuation)
+becomes an event whose message is the whole line. The parser counts them
+(``fallback_lines``) and keeps the first ``ParseConfig.sample_fallbacks`` of them
+(``fallback_sample``) so the caller can learn their format. Only that branch does this work.
+
 Time: the record's own timestamp (``TIME_RECORD``), else that of the last
 timestamped event before it in the file (``TIME_INHERITED``), else the file's
 ``reference_time_us`` (``TIME_FILE``).
@@ -25,8 +34,10 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from aiops.parsing.fields import Fields
 from aiops.parsing.formats import CANDIDATES
 from aiops.parsing.levels import infer_level
 from aiops.parsing.multiline import is_continuation
@@ -49,9 +60,13 @@ class ParseConfig:
     default_service: str = "unknown"  # the input file's parent directory name
     reference_time_us: int = 0  # the file's mtime: time before any timestamp, and year inference
     max_line_bytes: int = 1 << 20  # longer physical lines are dead letters 'line_too_long'
+    # format "auto" only: a learnt format for this file's source, tried before auto-detection
+    learned: Callable[[str, int], Fields | None] | None = None
+    sample_fallbacks: int = 0  # keep this many lines that fell back to "whole line = message"
 
 
-_AUTO, _RAW, _SPEC = 0, 1, 2
+_AUTO, _RAW, _SPEC, _LEARNED = 0, 1, 2, 3
+_FALLBACK_TAIL = (None,) * 7  # the Fields after ``message`` of a line no format recognised
 _new = tuple.__new__
 _PE = ParsedEvent
 _DEFAULT_ORDER = dict(CANDIDATES)
@@ -76,7 +91,13 @@ class LogParser:
         # continuation lines (None while it is a single line).
         self._event: ParsedEvent | None = None
         self._extra: list[str] | None = None
-        if config.format == "auto":
+        self.fallback_lines = 0
+        self.fallback_sample: list[str] = []
+        self._sample_left = config.sample_fallbacks
+        if config.format == "auto" and config.learned is not None:
+            self._mode = _LEARNED
+            self._learned = config.learned
+        elif config.format == "auto":
             self._mode = _AUTO
         elif config.format == "raw":
             self._mode = _RAW
@@ -121,9 +142,28 @@ class LogParser:
             if fields is None:
                 if self._event is not None and is_continuation(line, self._lines()):
                     return self._join(line)
+                self.fallback_lines += 1
+                if self._sample_left:
+                    self._sample_left -= 1
+                    self.fallback_sample.append(line)
                 fields = (None, None, None, None, None, line, None, None, None, None, None, None, None)
         elif mode == _RAW:
             fields = (None, None, None, None, None, line, None, None, None, None, None, None, None)
+        elif mode == _LEARNED:
+            first = line[0]
+            if (first == " " or first == "\t") and self._event is not None:
+                return self._join(line)
+            fields = self._learned(line, self._ref)
+            if fields is None:
+                try:
+                    fields = self._guess(line)
+                except InvalidJson:
+                    return self._dead(raw, line_no, "invalid_json")
+                if fields is None:
+                    if self._event is not None and is_continuation(line, self._lines()):
+                        return self._join(line)
+                    self.fallback_lines += 1
+                    fields = (None, None, None, None, None, line, *_FALLBACK_TAIL)
         else:
             first = line[0]
             if (first == " " or first == "\t") and self._event is not None:
@@ -162,6 +202,19 @@ class LogParser:
     def finish(self) -> list[ParsedEvent | DeadLetter]:
         """Flush the pending (possibly multi-line) event."""
         return [] if self._event is None else self._flush()
+
+    def _guess(self, line: str) -> Fields | None:
+        """Auto-detection for one line (the learnt-format mode's fallback; may raise InvalidJson)."""
+        candidates = self._order.get(line[0])
+        if not candidates:
+            return None
+        for fn in candidates:
+            fields = fn(line, self._ref)
+            if fields is not None:
+                if fn is not candidates[0]:
+                    self._prefer(fn)
+                return fields
+        return None
 
     def _prefer(self, fn) -> None:
         """Try ``fn`` first from now on, for every first character it applies to."""

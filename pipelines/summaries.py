@@ -1,0 +1,138 @@
+"""The summarising pipeline: after a batch run is committed, explain its flagged windows.
+
+Builds the evidence packs of the run with DuckDB over the committed tables, answers what the
+cache already knows, sends at most ``max_requests`` windows (the most anomalous first; the
+rest get the offline summary), runs ``SummariseWindows`` on the same runner as the batch job,
+commits ``summaries`` and ``llm_requests`` and caches the good answers by evidence hash.
+
+Example::
+
+    aiops batch --input 'logs/*/*' --output out/ --llm openai --llm_base_url http://localhost:8000 --llm_model llama3.1
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+from aiops.commit import CommitSummary, commit_tables, remove_staging
+from aiops.layout import SUMMARY_TABLES, Layout
+from aiops.llm.evidence import EvidencePack, evidence_hash
+from aiops.llm.offline import MODEL as OFFLINE_MODEL
+from aiops.llm.offline import offline_summary
+from aiops.llm.prompt import build_request
+from aiops.llm.types import LLMConfig
+from aiops.parquet_io import WrittenFile
+from transforms.summaries import SummariseWindows, SummaryContext, summary_row
+
+
+def _severity(pack: EvidencePack) -> float:
+    return -len(pack.findings) - 0.01 * pack.anomaly_count
+
+
+def _cache_path(cache_dir: str, key: str) -> str:
+    return FileSystems.join(cache_dir, f"{key}.json")
+
+
+def _read_cache(cache_dir: str, key: str) -> dict | None:
+    path = _cache_path(cache_dir, key)
+    if not FileSystems.exists(path):
+        return None
+    with FileSystems.open(path, compression_type="uncompressed") as fh:
+        return json.loads(fh.read().decode())
+
+
+def _write_cache(cache_dir: str, key: str, entry: dict) -> None:
+    if not FileSystems.exists(cache_dir):
+        FileSystems.mkdirs(cache_dir)
+    with FileSystems.create(_cache_path(cache_dir, key), compression_type="uncompressed") as fh:
+        fh.write(json.dumps(entry).encode())
+
+
+def summarise_run(layout: Layout, run_id: str, batch_key: str, window_us: int, llm: LLMConfig, redaction,
+                  cache_dir: str, pipeline_factory) -> dict:
+    """Summarise the run's flagged windows; returns what the manifest records."""
+    from aiops import query
+    from aiops.llm.evidence_sql import build_packs
+    from aiops.llm.summary import SUMMARY_SCHEMA
+
+    if "://" in layout.root:
+        return {"status": "skipped", "reason": "summaries read the output with DuckDB: local outputs only for now"}
+    packs = sorted(build_packs(query.connect(layout.root), run_id, window_us), key=_severity)
+    # the cache key covers the evidence and the backend: another model is another answer
+    keyed = [(evidence_hash(p), p) for p in packs]
+    model_key = f"{llm.backend}:{llm.model}"
+    staging = layout.staging(f"{run_id}-summaries")
+    to_send, ready, redactions = [], [], {}
+    sent = 0
+    for h, pack in keyed:
+        req, counts = build_request(pack, h, llm.max_prompt_chars, llm.max_output_tokens, redaction, SUMMARY_SCHEMA)
+        redactions[h] = counts
+        cached = _read_cache(cache_dir, f"{h}-{_slug(model_key)}") if llm.backend != "offline" else None
+        if cached is not None:
+            ready.append(summary_row(req, cached["fields"], llm.backend, cached["model"], "cached", None, None, run_id))
+        elif llm.backend == "offline" or sent < llm.max_requests:
+            to_send.append(req)
+            sent += llm.backend != "offline"
+        else:
+            ready.append(summary_row(req, offline_summary(req.evidence or {}), "offline", OFFLINE_MODEL,
+                                     "fallback:budget", f"over --llm_max_requests {llm.max_requests}", None, run_id))
+    p = pipeline_factory()
+    ctx = SummaryContext(staging, run_id, llm)
+    written = p | "Requests" >> beam.Create(to_send) | "SummariseWindows" >> SummariseWindows(ctx, redactions, ready)
+    _ = written | "ListWritten" >> beam.Map(lambda w: _record(staging, w))
+    p.run().wait_until_finish()
+    files = _collect(staging)
+    summary = CommitSummary(files=[])
+    commit_tables(layout, files, SUMMARY_TABLES, batch_key, run_id, summary)
+    statuses = _statuses(layout, run_id)
+    if llm.backend != "offline":
+        for row in _good_rows(layout, run_id):
+            _write_cache(cache_dir, f"{row['evidence_hash']}-{_slug(model_key)}", {"model": row["model"], "fields": {
+                k: (json.loads(row[k]) if k == "evidence" else row[k])
+                for k in ("title", "summary", "suspected_cause", "evidence", "recommended_action", "confidence")}})
+    remove_staging(staging)
+    return {"status": "succeeded", "backend": llm.backend, "model": llm.model or None, "flagged_windows": len(packs),
+            "requests_sent": sent, "statuses": statuses, "rows": summary.rows}
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
+
+
+def _record(staging: str, written: WrittenFile) -> None:
+    """One small file per written file (no shared list between workers)."""
+    path = FileSystems.join(staging, "written", f"{abs(hash(written.path))}.json")
+    with FileSystems.create(path, compression_type="uncompressed") as fh:
+        fh.write(json.dumps(written._asdict()).encode())
+
+
+def _collect(staging: str) -> list[WrittenFile]:
+    pattern = FileSystems.join(staging, "written", "*.json")
+    out = []
+    for meta in FileSystems.match([pattern])[0].metadata_list:
+        with FileSystems.open(meta.path, compression_type="uncompressed") as fh:
+            out.append(WrittenFile(**json.loads(fh.read().decode())))
+    return out
+
+
+def _rows(layout: Layout, sql: str, run_id: str) -> list[tuple]:
+    from aiops import query
+
+    return query.connect(layout.root).execute(sql, [run_id]).fetchall()
+
+
+def _statuses(layout: Layout, run_id: str) -> dict[str, int]:
+    rows = _rows(layout, "select status, count(*) from summaries where run_id = ? group by 1", run_id)
+    return dict(Counter({s: n for s, n in rows}))
+
+
+def _good_rows(layout: Layout, run_id: str) -> list[dict]:
+    cols = ["evidence_hash", "model", "title", "summary", "suspected_cause", "evidence", "recommended_action",
+            "confidence"]
+    rows = _rows(layout, f"select {', '.join(cols)} from summaries where run_id = ? and status in ('ok', 'ok_after_retry')",
+                 run_id)
+    return [dict(zip(cols, r, strict=True)) for r in rows]

@@ -1,0 +1,7 @@
+-- llm_requests: every LLM request with its exact redacted prompt, for audit (columns of aiops.schema.LlmRequestRow)
+-- plus the hive partition column dt (DATE: the UTC day of window_start).
+--
+-- {files} is filled by aiops.query with the table's Parquet files. Ad hoc:
+--   select * from read_parquet('DIR/llm_requests/**/*.parquet', hive_partitioning = true)
+select *
+from read_parquet({files}, hive_partitioning = true, union_by_name = true)
