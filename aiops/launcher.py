@@ -122,7 +122,7 @@ def llm_settings(opts):
         raise UsageError(f"bad --redact: {exc}") from exc
     config = LLMConfig(backend=opts.llm, model=opts.llm_model, base_url=opts.llm_base_url,
                        api_key_env=opts.llm_api_key_env, project=project, location=opts.vertex_location,
-                       timeout_s=opts.llm_timeout, max_requests=opts.llm_max_requests, max_tokens=opts.llm_max_tokens,
+                       timeout_s=opts.llm_timeout, max_retries=max(0, opts.llm_retries), max_requests=opts.llm_max_requests, max_tokens=opts.llm_max_tokens,
                        max_prompt_chars=opts.llm_max_prompt_chars, rate_per_s=opts.llm_rate)
     return config, redaction
 

@@ -53,6 +53,8 @@ def add_llm_args(parser) -> None:
                         help="Per-run (per worker) budget of prompt+completion tokens.")
     parser.add_argument("--llm_timeout", "--llm-timeout", dest="llm_timeout", type=float, default=30.0,
                         help="Seconds per HTTP attempt.")
+    parser.add_argument("--llm_retries", "--llm-retries", dest="llm_retries", type=int, default=3,
+                        help="Retries after the first attempt on timeouts, 429 and 5xx (exponential backoff).")
     parser.add_argument("--llm_rate", "--llm-rate", dest="llm_rate", type=float, default=2.0,
                         help="Requests per second per worker.")
     parser.add_argument("--llm_max_prompt_chars", "--llm-max-prompt-chars", dest="llm_max_prompt_chars", type=int,
