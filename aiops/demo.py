@@ -135,6 +135,21 @@ def _cut(value: Any, limit: int = 110) -> Any:
     return value[: limit - 1] + "…" if isinstance(value, str) and len(value) > limit else value
 
 
+def _show_summaries(query: Any, out: Path, limit: int = 3) -> None:
+    _heading(f"Summaries of the {limit} biggest flagged windows (aiops query {out} --name summaries)")
+    try:
+        cols, rows = query.run_named(str(out), "summaries", {"limit": limit})
+    except Exception as exc:  # noqa: BLE001 - show what failed and go on
+        print(f"(query summaries failed: {exc})")
+        return
+    for r in rows:
+        row = dict(zip(cols, r, strict=True))
+        print(f"* {row['title']}  [{row['backend']}, {row['status']}, confidence {row['confidence']}]")
+        print(f"  {row['summary']}")
+        print(f"  suspected cause: {row['suspected_cause']}")
+        print(f"  first check: {row['recommended_action']}\n")
+
+
 def show_results(out: Path, gt: GroundTruth) -> None:
     manifest = latest_manifest(out)
     if manifest is None:
@@ -182,6 +197,7 @@ def show_results(out: Path, gt: GroundTruth) -> None:
         ("Most unusual sessions (sequence model)", "anomalous_sessions", {"limit": 5},
          ["service", "session_id", "events", "score", "reason"]),
     ))
+    _show_summaries(query, out)
     try:
         con = query.connect(str(out))
     except Exception as exc:  # noqa: BLE001

@@ -146,9 +146,9 @@ class LogParser:
                 if self._sample_left:
                     self._sample_left -= 1
                     self.fallback_sample.append(line)
-                fields = (None, None, None, None, None, line, None, None, None, None, None, None, None)
+                fields = (None, None, None, None, None, line, *_FALLBACK_TAIL)
         elif mode == _RAW:
-            fields = (None, None, None, None, None, line, None, None, None, None, None, None, None)
+            fields = (None, None, None, None, None, line, *_FALLBACK_TAIL)
         elif mode == _LEARNED:
             first = line[0]
             if (first == " " or first == "\t") and self._event is not None:
