@@ -283,8 +283,12 @@ def _summarise(layout: Layout, run_id: str, key: str, window_us: int, llm, store
     from pipelines.summaries import summarise_run
 
     def factory():
-        runner, _ = _runner(options, argv)
-        return beam.Pipeline(runner=runner, options=options) if runner else beam.Pipeline(options=options)
+        runner, local = _runner(options, argv)
+        if local:  # a few dozen requests: one process, no worker start-up
+            small = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+            return beam.Pipeline(runner=runner, options=PipelineOptions(
+                [a for a in argv if not a.startswith(("--direct_running_mode", "--direct_num_workers"))] + small))
+        return beam.Pipeline(options=options)
 
     cache_dir = FileSystems.join(layout.sequence_models(store_path).rsplit("/", 1)[0], "llm_cache")
     local = _runner(options, argv)[1]

@@ -59,6 +59,9 @@ def summarise_run(layout: Layout, run_id: str, batch_key: str, window_us: int, l
     from aiops.llm.evidence_sql import build_packs
     from aiops.llm.summary import SUMMARY_SCHEMA
 
+    import time
+
+    t0 = time.monotonic()
     if "://" in layout.root:
         return {"status": "skipped", "reason": "summaries read the output with DuckDB: local outputs only for now"}
     packs = sorted(build_packs(query.connect(layout.root), run_id, window_us), key=_severity)
@@ -96,7 +99,8 @@ def summarise_run(layout: Layout, run_id: str, batch_key: str, window_us: int, l
                 for k in ("title", "summary", "suspected_cause", "evidence", "recommended_action", "confidence")}})
     remove_staging(staging)
     return {"status": "succeeded", "backend": llm.backend, "model": llm.model or None, "flagged_windows": len(packs),
-            "requests_sent": sent, "statuses": statuses, "rows": summary.rows}
+            "requests_sent": sent, "statuses": statuses, "rows": summary.rows,
+            "elapsed_s": round(time.monotonic() - t0, 3)}
 
 
 def _slug(text: str) -> str:
