@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 
 import apache_beam as beam
@@ -58,8 +59,6 @@ def summarise_run(layout: Layout, run_id: str, batch_key: str, window_us: int, l
     from aiops import query
     from aiops.llm.evidence_sql import build_packs
     from aiops.llm.summary import SUMMARY_SCHEMA
-
-    import time
 
     t0 = time.monotonic()
     if "://" in layout.root:
