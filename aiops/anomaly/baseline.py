@@ -73,8 +73,9 @@ def seasonal_baseline(series: np.ndarray, period: int, days: int, min_values: in
 
 
 def count_z(observed: np.ndarray, base: Baseline) -> np.ndarray:
-    """Robust z of counts: Poisson noise plus the baseline's own spread."""
-    return (observed - base.expected) / np.sqrt(np.maximum(base.expected, 0) + base.spread**2 + 1.0)
+    """Robust z of counts: the larger of Poisson noise and the baseline's own spread (the spread of
+    Poisson counts already is their noise: adding both would count it twice)."""
+    return (observed - base.expected) / np.sqrt(np.fmax(np.maximum(base.expected, 0), base.spread**2) + 1.0)
 
 
 def least_surprising(z_recent: np.ndarray, z_seasonal: np.ndarray) -> np.ndarray:

@@ -27,9 +27,10 @@ class AnomalyConfig:
     min_seasonal_values: int = 6  # same time of day (+-1 window) on earlier days: 6 = at least two days
 
     # frequency: counts of a service or a template far from expected (spikes and drops)
-    frequency_z: float = 6.0  # robust z = (observed - expected) / sqrt(expected + spread^2 + 1)
+    frequency_z: float = 6.0  # robust z = (observed - expected) / sqrt(max(expected, spread^2) + 1)
     spike_ratio: float = 2.0  # a spike must also be at least this many times the expectation...
     spike_min_excess: float = 10.0  # ...and this many events above it
+    error_spike_min_excess: float = 5.0  # the same for a service's ERROR/FATAL events (rarer, and they matter)
     drop_z: float = 3.5  # drops: the same z below -drop_z (a 3x fall of a busy series is rarely noise)
     drop_ratio: float = 3.0  # a drop must be at most expected / drop_ratio
     drop_min_expected: float = 20.0  # only series that expect at least this many events per window
@@ -37,7 +38,7 @@ class AnomalyConfig:
     # silence: a service or a regular template that normally logs is (nearly) absent
     silence_score: float = 4.0  # missing events / sqrt(spread^2 + 0.25), summed over consecutive quiet windows
     silence_fraction: float = 0.1  # observed at most this share of expected
-    silence_min_expected: float = 2.0  # events per window the series normally has
+    silence_min_expected: float = 1.0  # events per window the series normally has
     regular_presence: float = 0.9  # a template is regular if present in this share of its last 3x recent_windows
 
     # new_template: first seen (per the template store) in this window, after a warm-up, when the

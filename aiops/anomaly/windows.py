@@ -75,14 +75,15 @@ def _window_std(series: np.ndarray, recent: int) -> np.ndarray:
 
 
 def _presence(series: np.ndarray, recent: int) -> np.ndarray:
-    """Share of the previous ``recent`` windows in which the series had events (NaN unless all are covered:
-    a template that appeared an hour ago is not yet regular)."""
+    """Share of the previous ``recent`` windows in which the series had events (NaN unless two thirds of
+    them are covered: a template that appeared an hour ago is not yet regular)."""
     ind = np.where(np.isnan(series), np.nan, (series > 0).astype(np.float64))
     padded = np.concatenate([np.full(recent, np.nan), ind])
     view = np.lib.stride_tricks.sliding_window_view(padded, recent)[: len(series)]
     with np.errstate(invalid="ignore"), __import__("warnings").catch_warnings():
         __import__("warnings").simplefilter("ignore", RuntimeWarning)
-        return np.where(np.isnan(view).any(axis=1), np.nan, np.nanmean(view, axis=1))
+        covered = np.sum(~np.isnan(view), axis=1)
+        return np.where(covered * 3 >= recent * 2, np.nanmean(view, axis=1), np.nan)
 
 
 def _silence(series: np.ndarray, recent: np.ndarray, longer: Baseline, regular: np.ndarray, ok: np.ndarray,
@@ -124,7 +125,7 @@ def _silence(series: np.ndarray, recent: np.ndarray, longer: Baseline, regular: 
 def _counts(grid: ServiceGrid, cfg: AnomalyConfig, tid: str | None, series: np.ndarray, silent: set[int],
             run_id: str, what: str = "", spikes_only: bool = False) -> list[AnomalyRow]:
     peak = np.nanmax(series) if np.any(~np.isnan(series)) else 0.0
-    if peak < min(cfg.spike_min_excess, cfg.silence_min_expected, cfg.drop_min_expected):
+    if peak < min(cfg.error_spike_min_excess, cfg.spike_min_excess, cfg.silence_min_expected, cfg.drop_min_expected):
         return []  # never busy enough to spike, fall or go silent: skip the baselines (sparse, long grids)
     s = _Scored(series, grid, cfg, cfg.recent_windows, count_z)
     # Also judge against the last 3 hours: a series coming back after an outage (or settling after
@@ -132,14 +133,17 @@ def _counts(grid: ServiceGrid, cfg: AnomalyConfig, tid: str | None, series: np.n
     longer = recent_baseline(series, 3 * cfg.recent_windows, cfg.min_baseline_windows)
     z_all = least_surprising(s.z, count_z(series, longer))
     what = what or ("service" if tid is None else f"template '{_short(grid.templates.get(tid, tid))}'")
-    regular = (_presence(series, 3 * cfg.recent_windows) >= cfg.regular_presence) if tid is not None or what != "service" \
-        else np.ones(grid.n, dtype=bool)
+    # a series is regular (its silence means something) when it logged in nearly every recent window;
+    # a service that logs once in a while is as irregular as such a template
+    with np.errstate(invalid="ignore"):
+        regular = _presence(series, 3 * cfg.recent_windows) >= cfg.regular_presence
     x, e, z = series, s.expected, z_all
     with np.errstate(invalid="ignore"):
         ok = ~np.isnan(x) & ~np.isnan(e) & ~np.isnan(z)
         ok[: grid.scored_from] = False
         silence, silence_score, e_silence = _silence(series, s.expected, longer, regular, ok, cfg, spikes_only)
-        spike = ok & ~silence & (z >= cfg.frequency_z) & (x >= cfg.spike_ratio * e) & (x - e >= cfg.spike_min_excess)
+        excess = cfg.error_spike_min_excess if spikes_only else cfg.spike_min_excess
+        spike = ok & ~silence & (z >= cfg.frequency_z) & (x >= cfg.spike_ratio * e) & (x - e >= excess)
         drop = ok & ~silence & (not spikes_only) & (-z >= cfg.drop_z) & (e >= cfg.drop_min_expected) & (x <= e / cfg.drop_ratio)
     rows = []
     for i in np.flatnonzero(silence | spike | drop).tolist():  # few windows: the rest never reach Python
