@@ -60,7 +60,7 @@ def add_llm_args(parser) -> None:
     parser.add_argument("--llm_max_prompt_chars", "--llm-max-prompt-chars", dest="llm_max_prompt_chars", type=int,
                         default=24_000, help="Prompts are cut to this many characters.")
     parser.add_argument("--redact", action="append", default=[], metavar="RULE",
-                        help="Redaction rule changes, repeatable: -email (off), +ip / +username (on), "
+                        help="Redaction rule changes, repeatable: --redact=-email (off), +ip / +username (on), "
                              "name=REGEX (an extra rule).")
 
 
