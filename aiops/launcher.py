@@ -28,7 +28,7 @@ from aiops.anomaly.config import AnomalyConfig
 from aiops.anomaly.sessions import SessionKey
 from aiops.commit import commit_run, remove_staging, write_manifest
 from aiops.formats.library import FormatLibrary, FormatLibraryError, library_path_next_to
-from aiops.layout import Layout, batch_key
+from aiops.layout import Layout, batch_key, beside_store
 from aiops.progress import ProgressPrinter, print_summary
 from aiops.sources import InputError, expand_inputs, filesystem_hint
 from aiops.templating.store import FileTemplateStore, TemplateStoreError
@@ -272,26 +272,26 @@ def run(argv: list[str]) -> int:
             code = 1
         write_manifest(layout, manifest)
     if llm[0] is not None:
-        manifest["summaries"] = _summarise(layout, run_id, key, window_us, llm, store_path, options, argv)
+        manifest["summaries"] = _summarise(layout, run_id, key, window_us, llm, store_path, options, argv, local)
         write_manifest(layout, manifest)
     print_summary(manifest, layout.root, sys.stderr)
     return code
 
 
-def _summarise(layout: Layout, run_id: str, key: str, window_us: int, llm, store_path: str, options, argv) -> dict:
+def _summarise(layout: Layout, run_id: str, key: str, window_us: int, llm, store_path: str, options, argv,
+               local: bool) -> dict:
     """Run the summarising pipeline; its failure is recorded, never fatal (the tables are committed)."""
     from pipelines.summaries import summarise_run
 
     def factory():
-        runner, local = _runner(options, argv)
+        runner, _ = _runner(options, argv)  # a new runner: the batch job's has run
         if local:  # a few dozen requests: one process, no worker start-up
             small = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
             return beam.Pipeline(runner=runner, options=PipelineOptions(
                 [a for a in argv if not a.startswith(("--direct_running_mode", "--direct_num_workers"))] + small))
         return beam.Pipeline(options=options)
 
-    cache_dir = FileSystems.join(layout.sequence_models(store_path).rsplit("/", 1)[0], "llm_cache")
-    local = _runner(options, argv)[1]
+    cache_dir = beside_store(store_path, "llm_cache")
     with worker_logs_aside(local) as (_, log_path):
         try:
             return summarise_run(layout, run_id, key, window_us, llm[0], llm[1], cache_dir, factory)

@@ -33,6 +33,12 @@ def join(*parts: str) -> str:
     return FileSystems.join(*parts) if parts[0] else "/".join(parts[1:])
 
 
+def beside_store(store_path: str, name: str) -> str:
+    """``name`` in the template store's directory: what learns across runs lives with the templates."""
+    parent = store_path.rstrip("/").rsplit("/", 1)[0] if "/" in store_path else "."
+    return join(parent, name)
+
+
 @dataclass(frozen=True)
 class Layout:
     root: str
@@ -51,8 +57,7 @@ class Layout:
 
     def sequence_models(self, store_path: str) -> str:
         """Sequence models persist next to the template store they belong with."""
-        parent = store_path.rstrip("/").rsplit("/", 1)[0] if "/" in store_path else "."
-        return join(parent, "sequence_models")
+        return beside_store(store_path, "sequence_models")
 
     def staging(self, run_id: str) -> str:
         return join(self.root, "_staging", run_id)

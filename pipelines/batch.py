@@ -95,7 +95,7 @@ class BatchOptions(PipelineOptions):
                                  "--anomaly frequency_z=8; see the README for the list and defaults.")
 
 
-def _collect(outputs, staging: str):
+def collect_outputs(outputs, staging: str):
     """One file listing every written file and every file's stats: what the launcher commits."""
 
     def write(items):
@@ -128,7 +128,7 @@ def build(p: beam.Pipeline, files: list[InputFile], stage: StageConfig, store_pa
     found = (window_found, session_found) | "FlattenAnomalies" >> beam.Flatten()
     anomalies = write_anomalies(found, stage.staging)
     samples = parsed.format_samples | "WriteFormatSamples" >> beam.Map(_write_samples, stage.staging)
-    return _collect((parsed.written, parsed.stats, mined.written, applied.written, kpis, template_windows,
+    return collect_outputs((parsed.written, parsed.stats, mined.written, applied.written, kpis, template_windows,
                      session_written, anomalies, samples), stage.staging)
 
 

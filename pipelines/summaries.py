@@ -19,6 +19,7 @@ from collections import Counter
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
+from aiops import query
 from aiops.commit import CommitSummary, commit_tables, remove_staging
 from aiops.layout import SUMMARY_TABLES, Layout
 from aiops.llm.evidence import EvidencePack, evidence_hash
@@ -27,6 +28,7 @@ from aiops.llm.offline import offline_summary
 from aiops.llm.prompt import build_request
 from aiops.llm.types import LLMConfig
 from aiops.parquet_io import WrittenFile
+from pipelines.batch import OUTPUTS_FILE, collect_outputs
 from transforms.summaries import SummariseWindows, SummaryContext, summary_row
 
 
@@ -56,7 +58,6 @@ def _write_cache(cache_dir: str, key: str, entry: dict) -> None:
 def summarise_run(layout: Layout, run_id: str, batch_key: str, window_us: int, llm: LLMConfig, redaction,
                   cache_dir: str, pipeline_factory) -> dict:
     """Summarise the run's flagged windows; returns what the manifest records."""
-    from aiops import query
     from aiops.llm.evidence_sql import build_packs
     from aiops.llm.summary import SUMMARY_SCHEMA
 
@@ -85,14 +86,16 @@ def summarise_run(layout: Layout, run_id: str, batch_key: str, window_us: int, l
     p = pipeline_factory()
     ctx = SummaryContext(staging, run_id, llm)
     written = p | "Requests" >> beam.Create(to_send) | "SummariseWindows" >> SummariseWindows(ctx, redactions, ready)
-    _ = written | "ListWritten" >> beam.Map(lambda w: _record(staging, w))
+    collect_outputs((written,), staging)
     p.run().wait_until_finish()
-    files = _collect(staging)
+    with FileSystems.open(FileSystems.join(staging, OUTPUTS_FILE), compression_type="uncompressed") as fh:
+        files = [WrittenFile(**w) for w in json.loads(fh.read().decode())["written"]]
     summary = CommitSummary(files=[])
     commit_tables(layout, files, SUMMARY_TABLES, batch_key, run_id, summary)
-    statuses = _statuses(layout, run_id)
+    con = query.connect(layout.root)
+    statuses = _statuses(con, run_id)
     if llm.backend != "offline":
-        for row in _good_rows(layout, run_id):
+        for row in _good_rows(con, run_id):
             _write_cache(cache_dir, f"{row['evidence_hash']}-{_slug(model_key)}", {"model": row["model"], "fields": {
                 k: (json.loads(row[k]) if k == "evidence" else row[k])
                 for k in ("title", "summary", "suspected_cause", "evidence", "recommended_action", "confidence")}})
@@ -106,36 +109,14 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
 
 
-def _record(staging: str, written: WrittenFile) -> None:
-    """One small file per written file (no shared list between workers)."""
-    path = FileSystems.join(staging, "written", f"{abs(hash(written.path))}.json")
-    with FileSystems.create(path, compression_type="uncompressed") as fh:
-        fh.write(json.dumps(written._asdict()).encode())
-
-
-def _collect(staging: str) -> list[WrittenFile]:
-    pattern = FileSystems.join(staging, "written", "*.json")
-    out = []
-    for meta in FileSystems.match([pattern])[0].metadata_list:
-        with FileSystems.open(meta.path, compression_type="uncompressed") as fh:
-            out.append(WrittenFile(**json.loads(fh.read().decode())))
-    return out
-
-
-def _rows(layout: Layout, sql: str, run_id: str) -> list[tuple]:
-    from aiops import query
-
-    return query.connect(layout.root).execute(sql, [run_id]).fetchall()
-
-
-def _statuses(layout: Layout, run_id: str) -> dict[str, int]:
-    rows = _rows(layout, "select status, count(*) from summaries where run_id = ? group by 1", run_id)
+def _statuses(con, run_id: str) -> dict[str, int]:
+    rows = con.execute("select status, count(*) from summaries where run_id = ? group by 1", [run_id]).fetchall()
     return dict(Counter({s: n for s, n in rows}))
 
 
-def _good_rows(layout: Layout, run_id: str) -> list[dict]:
+def _good_rows(con, run_id: str) -> list[dict]:
     cols = ["evidence_hash", "model", "title", "summary", "suspected_cause", "evidence", "recommended_action",
             "confidence"]
-    rows = _rows(layout, f"select {', '.join(cols)} from summaries where run_id = ? and status in ('ok', 'ok_after_retry')",
-                 run_id)
+    rows = con.execute(f"select {', '.join(cols)} from summaries where run_id = ? and status in ('ok', 'ok_after_retry')",
+                       [run_id]).fetchall()
     return [dict(zip(cols, r, strict=True)) for r in rows]

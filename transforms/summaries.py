@@ -14,20 +14,18 @@ Example (see tests/test_summaries.py)::
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from aiops.llm.offline import MODEL as OFFLINE_MODEL
 from aiops.llm.offline import offline_summary
 from aiops.llm.prompt import retry_request
 from aiops.llm.types import LLMConfig, LLMRequest, LLMResponse
-from aiops.parquet_io import PartitionedWriter
-from aiops.schema import LlmRequestRow, SummaryRow, TimestampUs, arrow_schema, datetime_to_us, rows_to_table
+from aiops.schema import LlmRequestRow, SummaryRow, TimestampUs, datetime_to_us
+from transforms.anomalies import WriteRowsFn
 
 
 @dataclass(frozen=True)
@@ -107,17 +105,8 @@ class JudgeFn(beam.DoFn):
         return summary_row(req, fields, "offline", OFFLINE_MODEL, status, error, resp, self.ctx.run_id)
 
 
-class WriteTableFn(beam.DoFn):
-    def __init__(self, staging: str, table: str, row_type: type, time_column: str):
-        self.staging, self.table, self.row_type, self.time_column = staging, table, row_type, time_column
-
-    def process(self, rows):
-        if not rows:
-            return
-        writer = PartitionedWriter(FileSystems.join(self.staging, self.table), uuid.uuid4().hex, self.time_column,
-                                   self.table, arrow_schema(self.row_type))
-        writer.write(rows_to_table(self.row_type, sorted(rows, key=lambda r: tuple(map(str, r[:3])))))
-        yield from writer.close()
+def _order(row) -> tuple[str, ...]:
+    return tuple(map(str, row[:3]))
 
 
 class SummariseWindows(beam.PTransform):
@@ -145,8 +134,9 @@ class SummariseWindows(beam.PTransform):
         summaries = (first.rows, second.rows, ready) | "FlattenSummaries" >> beam.Flatten()
         attempts = (first.requests, second.requests) | "FlattenRequests" >> beam.Flatten()
         return (
-            summaries | "CollectSummaries" >> beam.combiners.ToList()
-            | "WriteSummaries" >> beam.ParDo(WriteTableFn(ctx.staging, "summaries", SummaryRow, "window_start")),
-            attempts | "CollectRequests" >> beam.combiners.ToList()
-            | "WriteRequests" >> beam.ParDo(WriteTableFn(ctx.staging, "llm_requests", LlmRequestRow, "window_start")),
+            summaries | "CollectSummaries" >> beam.combiners.ToList() | "KeySummaries" >> beam.Map(lambda rows: (0, rows))
+            | "WriteSummaries" >> beam.ParDo(WriteRowsFn(ctx.staging, "summaries", SummaryRow, "window_start", _order)),
+            attempts | "CollectRequests" >> beam.combiners.ToList() | "KeyRequests" >> beam.Map(lambda rows: (0, rows))
+            | "WriteRequests" >> beam.ParDo(WriteRowsFn(ctx.staging, "llm_requests", LlmRequestRow, "window_start",
+                                                        _order)),
         ) | "FlattenWritten" >> beam.Flatten()

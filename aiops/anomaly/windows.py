@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -80,8 +81,8 @@ def _presence(series: np.ndarray, recent: int) -> np.ndarray:
     ind = np.where(np.isnan(series), np.nan, (series > 0).astype(np.float64))
     padded = np.concatenate([np.full(recent, np.nan), ind])
     view = np.lib.stride_tricks.sliding_window_view(padded, recent)[: len(series)]
-    with np.errstate(invalid="ignore"), __import__("warnings").catch_warnings():
-        __import__("warnings").simplefilter("ignore", RuntimeWarning)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         covered = np.sum(~np.isnan(view), axis=1)
         return np.where(covered * 3 >= recent * 2, np.nanmean(view, axis=1), np.nan)
 

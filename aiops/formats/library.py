@@ -38,6 +38,8 @@ from datetime import UTC, datetime
 
 from apache_beam.io.filesystems import FileSystems
 
+from aiops.layout import beside_store
+
 LIBRARY_FILE = "formats.json"
 KINDS = ("spec", "regex")
 _VERSION = 1
@@ -110,8 +112,7 @@ class FormatLibraryError(Exception):
 
 def library_path_next_to(template_store: str) -> str:
     """``<dir of the template store>/formats.json`` (local, gs://, s3://)."""
-    directory, _ = FileSystems.split(template_store)
-    return FileSystems.join(directory, LIBRARY_FILE)
+    return beside_store(template_store, LIBRARY_FILE)
 
 
 class FormatLibrary:

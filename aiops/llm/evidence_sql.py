@@ -13,17 +13,18 @@ import datetime as dt
 from typing import Any
 
 from aiops.llm.evidence import EvidencePack, FlaggedWindow, flagged_windows, strongest
+from aiops.schema import us_to_datetime
 
 LINE_CHARS = 500  # a stack trace is cut: the first lines say what it is
 HOUR_US = 3_600_000_000
 
 
 def iso(us: int) -> str:
-    return (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=us)).isoformat().replace("+00:00", "Z")
+    return us_to_datetime(us).isoformat().replace("+00:00", "Z")
 
 
 def _day(us: int) -> dt.date:
-    return (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=us)).date()
+    return us_to_datetime(us).date()
 
 
 def _kpis(con, service: str, start: int, end: int, window_us: int) -> dict[str, Any]:
