@@ -8,9 +8,10 @@ import pytest
 
 from aiops.anomaly.baseline import count_z, least_surprising, recent_baseline, seasonal_baseline
 from aiops.anomaly.config import AnomalyConfig
-from aiops.anomaly.grid import HistoryRow, assemble
+from aiops.anomaly.grid import assemble
 from aiops.anomaly.partials import TemplateWindowAcc, measure_positions, to_rows, window_partials
 from aiops.anomaly.windows import missing_mass, score_service
+from aiops.schema import TemplateWindowRow
 
 W = 300_000_000  # 5 minutes in µs
 DAY = 86_400_000_000
@@ -142,7 +143,7 @@ def test_categorical_value_never_seen_before_that_dominates() -> None:
 
 
 def test_history_from_earlier_runs_is_the_baseline_of_the_first_windows() -> None:
-    history = [HistoryRow(-(i + 1) * W, "t", 100, 0, [], [], [], [], [], "old") for i in range(12)]
+    history = [TemplateWindowRow(-(i + 1) * W, -i * W, "svc", "t", 100, 0, [], [], [], [], [], "old") for i in range(12)]
     g = assemble("svc", {0: {"t": TemplateWindowAcc(events=500)}, W: {"t": TemplateWindowAcc(events=100)}},
                  history, {"t": -DAY}, {"t": "x"}, (0, W), W)
     assert (g.scored_from, g.n) == (12, 14)

@@ -25,7 +25,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from aiops.anomaly.config import AnomalyConfig
-from aiops.anomaly.grid import HistoryRow, assemble
+from aiops.anomaly.grid import assemble
 from aiops.anomaly.partials import merge_partials, to_rows
 from aiops.anomaly.sessions import open_flags, sequence_findings, session_rows, summarise_all
 from aiops.anomaly.windows import score_service
@@ -119,8 +119,6 @@ class RangeFn(beam.CombineFn):
 class ReadHistoryFn(beam.DoFn):
     """Earlier runs' template_windows rows within the history horizon, keyed by service."""
 
-    COLUMNS = ["service", *HistoryRow._fields]
-
     def __init__(self, ctx: AnomalyContext):
         self.ctx = ctx
         self.rows_read = Metrics.counter("aiops", "history_rows")
@@ -136,12 +134,14 @@ class ReadHistoryFn(beam.DoFn):
             if parts[-2].removeprefix("dt=") not in days or parts[-1].startswith(self.ctx.batch_key + "-"):
                 continue
             with FileSystems.open(meta.path, compression_type="uncompressed") as fh:
-                table = pq.read_table(fh, columns=self.COLUMNS)
-            table = table.set_column(1, "window_start", table.column("window_start").cast("int64"))
+                table = pq.read_table(fh, columns=list(TemplateWindowRow._fields))
+            for name in ("window_start", "window_end"):  # TimestampUs: ints, as the rows of this run
+                table = table.set_column(table.schema.get_field_index(name), name, table.column(name).cast("int64"))
             self.rows_read.inc(table.num_rows)
-            for values in zip(*(table.column(c).to_pylist() for c in self.COLUMNS), strict=True):
-                if values[1] >= lo:
-                    yield values[0], HistoryRow(*values[1:])
+            for values in zip(*(table.column(c).to_pylist() for c in TemplateWindowRow._fields), strict=True):
+                row = TemplateWindowRow(*values)
+                if row.window_start >= lo:
+                    yield row.service, row
 
 
 class ScoreServiceFn(beam.DoFn):

@@ -19,26 +19,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 
 from aiops.anomaly.partials import TemplateWindowAcc
-
-
-class HistoryRow(NamedTuple):
-    """The columns of an earlier run's ``template_windows`` row that the scorers use."""
-
-    window_start: int
-    template_id: str
-    events: int
-    errors: int
-    value_fields: list[str]
-    value_geomeans: list[float]
-    value_counts: list[int]
-    top_keys: list[str]
-    top_counts: list[int]
-    run_id: str
+from aiops.schema import TemplateWindowRow
 
 
 @dataclass
@@ -85,7 +70,7 @@ def _add(grid: ServiceGrid, i: int, tid: str, events: int, errors: int, numeric:
 def assemble(
     service: str,
     run: dict[int, dict[str, TemplateWindowAcc]],
-    history: list[HistoryRow],
+    history: list[TemplateWindowRow],  # earlier runs' rows of this service
     first_seen: dict[str, int],
     templates: dict[str, str],
     run_range: tuple[int, int],
