@@ -3,6 +3,7 @@
 Example::
 
     aiops batch --input 'logs/*/*' --output out/
+    aiops stream --watch 'incoming/*/*.log' --output out/ --duration 10m
     aiops query out/ --name top_templates
     aiops validate out/
     aiops sample --output logs/
@@ -19,6 +20,7 @@ import sys
 
 COMMANDS = {
     "batch": ("aiops.launcher", "run the batch job over log files"),
+    "stream": ("aiops.stream_launcher", "run the streaming job over Pub/Sub or a watched folder"),
     "query": ("aiops.query", "run SQL or a named query over an output directory"),
     "validate": ("aiops.validation", "run the data-quality suite over an output directory"),
     "sample": ("aiops.sample.generator", "generate a realistic multi-service sample of logs"),

@@ -32,8 +32,9 @@ from aiops.layout import Layout, batch_key, beside_store
 from aiops.progress import ProgressPrinter, print_summary
 from aiops.sources import InputError, expand_inputs, filesystem_hint
 from aiops.templating.store import FileTemplateStore, TemplateStoreError
-from aiops.windowing import parse_duration_us
+from aiops.windowing import DEFAULT_WINDOW, parse_duration_us
 from pipelines.batch import BatchOptions, build
+from pipelines.options import JobOptions, job_flags
 from transforms.anomalies import AnomalyContext
 from transforms.parse import StageConfig
 
@@ -169,7 +170,8 @@ def prepare(argv: list[str]):
     options = PipelineOptions(argv)
     # s3:// (and other filesystems) read their credentials and endpoints from the pipeline options.
     FileSystems.set_options(options)
-    opts = options.view_as(BatchOptions)
+    opts = job_flags(options, BatchOptions)
+    opts.window = opts.window or DEFAULT_WINDOW
     if not opts.input:
         raise UsageError("missing --input (a file or glob; repeatable)")
     if not opts.output:
@@ -310,6 +312,7 @@ def _help() -> str:
         "Without --runner the job runs locally on every core (FnApiRunner, multi_processing).",
     )
     BatchOptions._add_argparse_args(parser)
+    JobOptions._add_argparse_args(parser)
     return parser.format_help()
 
 

@@ -50,6 +50,18 @@ def write_table(table: pa.Table, path: str) -> None:
         pq.write_table(table, fh, compression=COMPRESSION)
 
 
+def replace_table(table: pa.Table, path: str) -> None:
+    """Write ``table`` to ``path`` as a whole: readers see the old file or the new one, never a part.
+
+    The file is written under a hidden name next to the target (``.`` prefix: not part of any
+    table) and renamed over it (atomic on local disks; a single object write on gs:// and s3://).
+    """
+    directory, _, name = path.rpartition("/")
+    tmp = f"{directory}/.{name}.{np.random.default_rng().integers(1 << 62):x}.tmp"
+    write_table(table, tmp)
+    FileSystems.rename([tmp], [path])
+
+
 class PartitionedWriter:
     """Appends tables to one Parquet file per ``dt`` under ``base/dt=.../name.parquet``."""
 

@@ -63,9 +63,16 @@ def filesystem_hint(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text[:300]}"
 
 
-def _service_of(path: str) -> str:
+def service_of(path: str) -> str:
+    """The name of the file's parent directory: the service of records that name none."""
     parent = posixpath.basename(posixpath.dirname(path.rstrip("/")))
     return parent or "unknown"
+
+
+def input_file(meta) -> InputFile:
+    """An InputFile from Beam's FileMetadata (a match result)."""
+    mtime_us = int(round((meta.last_updated_in_seconds or 0) * 1_000_000))
+    return InputFile(meta.path, int(meta.size_in_bytes), mtime_us, service_of(meta.path))
 
 
 def expand_inputs(patterns: Sequence[str]) -> list[InputFile]:
@@ -85,8 +92,7 @@ def expand_inputs(patterns: Sequence[str]) -> list[InputFile]:
         if not matched:
             raise InputError(f"input not found: {pattern}")
         for meta in matched:
-            mtime_us = int(round((meta.last_updated_in_seconds or 0) * 1_000_000))
-            files[meta.path] = InputFile(meta.path, int(meta.size_in_bytes), mtime_us, _service_of(meta.path))
+            files[meta.path] = input_file(meta)
     return [files[p] for p in sorted(files)]
 
 

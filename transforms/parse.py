@@ -44,22 +44,20 @@ from aiops.formats.library import FormatEntry, FormatLibrary
 from aiops.formats.pattern import PatternError, compile_format
 from aiops.parquet_io import PartitionedWriter, WrittenFile
 from aiops.parsing.fields import Fields
+from aiops.parsing.files import FileParse
 from aiops.parsing.reader import LogParser, ParseConfig
 from aiops.schema import (
-    MAX_DEAD_LETTER_BYTES,
     DeadLetter,
     FileStats,
     ParsedEvent,
-    TimestampUs,
     arrow_schema,
     rows_to_table,
 )
-from aiops.sources import InputFile, Truncated, read_lines
+from aiops.sources import InputFile
 from aiops.splitting import DEFAULT_CHUNK_BYTES, split_input
 from aiops.templating.masking import mask_array
 
 BATCH_EVENTS = 16_384
-PROGRESS_EVERY_MASK = 0x3FFF  # report progress about every 16,384 lines
 STAGED_SCHEMA = arrow_schema(ParsedEvent).append(pa.field("masked", pa.string()))
 STAGED_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
 DEAD_LETTER_SCHEMA = arrow_schema(DeadLetter)
@@ -185,7 +183,6 @@ class ParseFileFn(beam.DoFn):
         stats = dict(events=0, event_lines=0, dead=0, bytes=0)
         events: list[ParsedEvent] = []
         dead: list[DeadLetter] = []
-        last_time = f.mtime_us
 
         def on_bytes(n: int) -> None:
             stats["bytes"] += n
@@ -209,37 +206,23 @@ class ParseFileFn(beam.DoFn):
                     stats["dead"] += sum(d.line_count for d in dead)
                     dead.clear()
 
-            def take(items) -> None:
-                nonlocal last_time
-                for item in items:
-                    if type(item) is ParsedEvent:
-                        events.append(item)
-                        last_time = item.event_time
-                    else:
-                        dead.append(item)
-                if len(events) >= BATCH_EVENTS or len(dead) >= BATCH_EVENTS:
-                    flush()
+            def on_lines(n: int) -> None:
+                self.progress.add(lines=n)
 
-            line_no = f.first_line - 1  # numbers stay those of the whole file when f is a range
-            reported = line_no  # lines already counted in the progress file
-            for raw in read_lines(f.path, on_bytes, f.start, f.end):
-                if isinstance(raw, Truncated):
-                    # The cut-off tail is a physical line we did read, however short.
-                    n = 1 if raw.tail else 0
-                    line_no += n
-                    dead.append(DeadLetter(f.path, line_no or 1, n, TimestampUs(last_time), raw.reason,
-                                           raw.tail[:MAX_DEAD_LETTER_BYTES], len(raw.tail), ""))
-                    continue
-                line_no += 1
-                if not line_no & PROGRESS_EVERY_MASK:
-                    self.progress.add(lines=line_no - reported)
-                    reported = line_no
-                take(parser.feed(raw, line_no))
-            take(parser.finish())
+            run = FileParse(f, parser, on_bytes, on_lines)
+            for item in run:
+                if type(item) is ParsedEvent:
+                    events.append(item)
+                    if len(events) >= BATCH_EVENTS:
+                        flush()
+                else:
+                    dead.append(item)
+                    if len(dead) >= BATCH_EVENTS:
+                        flush()
             flush()
             writer.close()
-        lines_read = line_no - (f.first_line - 1)
-        self.progress.add(lines=line_no - reported, files=int(f.is_last_part))
+        lines_read = run.lines_read
+        self.progress.add(files=int(f.is_last_part))
         file_stats = FileStats(f.path, stats["bytes"], lines_read, stats["events"], stats["event_lines"],
                                stats["dead"], parser.blank_lines)
         self.lines.inc(lines_read)
