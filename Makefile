@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install format lint typecheck test demo bench eval-parsing eval-extraction eval-anomaly clean
+.PHONY: install format lint typecheck test demo bench bench-stream eval-parsing eval-extraction eval-anomaly clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -34,6 +34,10 @@ demo: install
 
 bench: install
 	$(BIN)/python bench/bench.py
+
+# arrival -> KPI delay, sustained lines/s and RSS of `aiops stream` (about 12 min; see bench/stream_bench.py)
+bench-stream: install
+	$(BIN)/python bench/stream_bench.py --minutes 10
 
 eval-parsing: install
 	$(BIN)/aiops eval parsing --data ../shared/data/loghub-2k

@@ -24,6 +24,7 @@ import secrets
 import signal
 import sys
 import time
+from types import SimpleNamespace
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
@@ -31,7 +32,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from aiops import __version__
 from aiops.anomaly.config import AnomalyConfig
 from aiops.commit import write_manifest
-from aiops.launcher import RunFailed, UsageError, _check_writable, _now
+from aiops.launcher import RunFailed, UsageError, _check_writable, _now, llm_settings
 from aiops.layout import Layout, beside_store
 from aiops.templating.store import FileTemplateStore, TemplateStoreError
 from aiops.windowing import DEFAULT_STREAM_WINDOW, StreamWindowing, parse_duration_us
@@ -59,7 +60,7 @@ def _check_watch(pattern: str) -> None:
         raise UsageError(f"watch directory not found: {directory}")
 
 
-def prepare(argv: list[str]) -> tuple[PipelineOptions, StreamOptions, StreamConfig, dict]:
+def prepare(argv: list[str]) -> tuple[PipelineOptions, SimpleNamespace, StreamConfig, dict[str, float]]:
     options = PipelineOptions(argv)
     opts = job_flags(options, StreamOptions)
     opts.window = opts.window or DEFAULT_STREAM_WINDOW
@@ -105,8 +106,9 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, StreamOptions, StreamConf
     if opts.run_id and not re.fullmatch(r"[\w.-]+", opts.run_id):
         raise UsageError(f"bad --run_id {opts.run_id!r}: use letters, digits, '.', '_' and '-'")
     run_id = opts.run_id or "stream-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    llm, redaction = llm_settings(opts)
     cfg = StreamConfig(layout.root, run_id, store_path, policy, anomaly, opts.format, timing["template_refresh"],
-                       timing["template_publish"], timing["flush"])
+                       timing["template_publish"], timing["flush"], llm, redaction)
     return options, opts, cfg, timing
 
 
@@ -173,7 +175,7 @@ def run(argv: list[str]) -> int:
         if feed is not None:
             feed.close()
     manifest.update(status="succeeded", finished_at=_now(), elapsed_s=round(time.monotonic() - t0, 3),
-                    input_files=len(feed.served) if feed else None, **accounting(cfg.root, cfg.run_id))
+                    **accounting(cfg.root, cfg.run_id))
     write_manifest(layout, manifest)
     _print_summary(manifest, cfg.root)
     return 0
@@ -189,7 +191,7 @@ def accounting(root: str, run_id: str) -> dict:
     def one(select: str, pattern: str, where: str = "true") -> list[int]:
         if not glob.glob(pattern):
             return [0] * (select.count(",") + 1)
-        row = con.execute(f"select {select} from read_parquet(?) where {where}", [pattern]).fetchone()
+        row = con.execute(f"select {select} from read_parquet(?) where {where}", [pattern]).fetchone() or ()
         return [int(v or 0) for v in row]
 
     def appended(table: str) -> str:
@@ -206,7 +208,8 @@ def accounting(root: str, run_id: str) -> dict:
     mine = f"run_id = '{run_id}'"  # run ids are generated or checked by prepare(): no quotes
     (kpi_rows,) = one("count(*)", windowed("kpis"), mine)
     (anomalies,) = one("count(*)", windowed("anomalies"), mine)
-    return {"lines_read": lines, "blank": blank, "events": events, "event_lines": event_lines, "dead_letter": dead,
+    (summaries,) = one("count(*)", windowed("summaries"), mine)
+    return {"summaries": summaries, "lines_read": lines, "blank": blank, "events": events, "event_lines": event_lines, "dead_letter": dead,
             "dead_letter_lines": dead_lines, "too_late_lines": late, "sources": sources, "kpi_rows": kpi_rows,
             "anomalies": anomalies}
 
@@ -215,11 +218,11 @@ def _print_summary(m: dict, root: str) -> None:
     rate = m["lines_read"] / m["elapsed_s"] if m.get("elapsed_s") else 0.0
     print("\n".join([
         f"run {m['run_id']}: {m['status']} in {m['elapsed_s']:.1f}s ({rate:,.0f} lines/s)",
-        f"  read     {m.get('input_files') or m.get('sources') or 0} files, {m['lines_read']:,} lines",
+        f"  read     {m['sources']:,} sources, {m['lines_read']:,} lines",
         f"  events   {m['events']:,}   dead letters {m['dead_letter']:,} "
         f"({m['too_late_lines']:,} lines too late)   blank {m['blank']:,}",
-        f"  windows  {m['kpi_rows']:,} kpi rows   anomalies {m['anomalies']:,}",
-        f"  wrote    {root}/{{events,dead_letter,kpis,template_windows,anomalies}}",
+        f"  windows  {m['kpi_rows']:,} kpi rows   anomalies {m['anomalies']:,}   summaries {m['summaries']:,}",
+        f"  wrote    {root}/{{events,dead_letter,kpis,template_windows,anomalies,summaries,llm_requests}}",
         f"  manifest {root}/runs/{m['run_id']}.json",
     ]), file=sys.stderr)
 

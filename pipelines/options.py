@@ -72,9 +72,9 @@ class JobOptions(PipelineOptions):
         add_llm_args(parser)
 
 
-def job_flags(options: PipelineOptions, *job_classes: type[PipelineOptions]) -> SimpleNamespace:
+def job_flags(options: PipelineOptions, *job_classes: type) -> SimpleNamespace:
     """The shared flags and those of ``job_classes`` as one namespace."""
     merged: dict = {}
     for cls in (JobOptions, *job_classes):
-        merged.update(options.view_as(cls).get_all_options(current_only=True))
+        merged.update(options.view_as(cls).get_all_options(current_only=True))  # type: ignore[arg-type]
     return SimpleNamespace(**merged)

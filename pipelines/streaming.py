@@ -1,4 +1,4 @@
-"""The streaming job's wiring: ParseStream -> TemplateStream -> CloseWindows -> the table writers.
+"""The streaming job's wiring: ParseStream -> TemplateStream -> CloseWindows -> the table writers, SummariseStream.
 
 The same pure stages as the batch job (parser, masking, template learner and ids, KPI maths,
 window scorers) in streaming transforms; only wiring lives here. ``aiops.stream_launcher``
@@ -21,15 +21,19 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from aiops.anomaly.config import AnomalyConfig
+from aiops.llm.redact import RedactionConfig
+from aiops.llm.types import LLMConfig
 from aiops.windowing import (
     DEFAULT_ALLOWED_LATENESS,
     DEFAULT_WATERMARK_DELAY,
     StreamWindowing,
 )
 from transforms.stream_parse import ParseStream, StreamParseConfig
+from transforms.stream_summaries import SummariseStream
 from transforms.stream_templates import TemplateStream
 from transforms.stream_windows import CloseWindows
 from transforms.stream_write import AppendTables, WriteWindowResults
+from transforms.summaries import SummaryContext
 
 
 class StreamOptions(PipelineOptions):
@@ -78,12 +82,15 @@ class StreamConfig:
     refresh_s: float = 30.0
     publish_s: float = 30.0
     flush_s: float = 10.0
+    llm: LLMConfig | None = None  # None: no summaries (--llm none)
+    redaction: RedactionConfig | None = None
 
 
 class StreamOutputs(NamedTuple):
     results: beam.PCollection  # WindowResult per window firing
     appended: beam.PCollection  # paths of events / dead_letter files
     window_files: beam.PCollection  # paths of kpis / template_windows / anomalies files
+    summaries: beam.PCollection | None  # paths of summaries / llm_requests files
 
 
 def build(items, records: bool, cfg: StreamConfig) -> StreamOutputs:
@@ -96,4 +103,8 @@ def build(items, records: bool, cfg: StreamConfig) -> StreamOutputs:
     dead = (parsed.dead_letter, closed.dead_letter) | "FlattenDeadLetters" >> beam.Flatten()
     appended = (closed.events, dead, parsed.stats) | "AppendTables" >> AppendTables(cfg.root, cfg.run_id, cfg.flush_s)
     window_files = closed.results | "WriteWindowResults" >> WriteWindowResults(cfg.root)
-    return StreamOutputs(closed.results, appended, window_files)
+    summaries = None
+    if cfg.llm is not None:
+        ctx = SummaryContext(cfg.root, cfg.run_id, cfg.llm)
+        summaries = closed.results | "SummariseStream" >> SummariseStream(ctx, cfg.redaction, cfg.root)
+    return StreamOutputs(closed.results, appended, window_files, summaries)

@@ -215,7 +215,7 @@ class ParseFileFn(beam.DoFn):
                     events.append(item)
                     if len(events) >= BATCH_EVENTS:
                         flush()
-                else:
+                elif type(item) is DeadLetter:
                     dead.append(item)
                     if len(dead) >= BATCH_EVENTS:
                         flush()

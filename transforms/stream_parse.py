@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
@@ -46,6 +47,10 @@ class EventBatch(NamedTuple):
     window_start: int
     table: pa.Table
     first_seen: dict[str, int]  # templated batches: template id -> first seen (µs); {} before templating
+    # When the data arrived, on the source's clock: the file listing or publish time (the element
+    # timestamp the source gave it, which is not behind the source's watermark). Lateness is judged
+    # against it, so whether a line is too late does not depend on how busy the pipeline is.
+    arrival_us: int = 0
 
 
 @dataclass(frozen=True)
@@ -55,8 +60,11 @@ class StreamParseConfig:
     format: str = "auto"
 
 
-def batch_events(events: list[ParsedEvent], window_us: int) -> list[EventBatch]:
-    """Group parsed events by (service, window start), masked, in arrival order within a group."""
+def batch_events(events: list[ParsedEvent], window_us: int, arrival_us: int | list[int] = 0) -> list[EventBatch]:
+    """Group parsed events by (service, window start), masked, in arrival order within a group.
+
+    ``arrival_us``: one arrival time for all events, or one per event (a group keeps its earliest).
+    """
     if not events:
         return []
     table = rows_to_table(ParsedEvent, events)
@@ -65,12 +73,17 @@ def batch_events(events: list[ParsedEvent], window_us: int) -> list[EventBatch]:
     starts = times - times % window_us
     services = table.column("service").to_numpy(zero_copy_only=False)
     keys = sorted(set(zip(services.tolist(), starts.tolist(), strict=True)))
+    if isinstance(arrival_us, int):
+        arrivals = np.full(len(events), arrival_us, dtype=np.int64)
+    else:
+        arrivals = np.asarray(arrival_us, dtype=np.int64)
     if len(keys) == 1:
-        return [EventBatch(keys[0][0], keys[0][1], table, {})]
+        return [EventBatch(keys[0][0], keys[0][1], table, {}, int(arrivals.min()))]
     out = []
     for service, start in keys:
         mask = (services == service) & (starts == start)
-        out.append(EventBatch(service, start, table.filter(pa.array(mask)), {}))
+        arrival = int(arrivals[mask].min())
+        out.append(EventBatch(service, start, table.filter(pa.array(mask)), {}, arrival))
     return out
 
 
@@ -87,10 +100,12 @@ class _ParseFn(beam.DoFn):
         self.blank = Metrics.counter("aiops", "blank_lines")
         self.dead_rows = Metrics.counter("aiops", "dead_letter_rows")
 
-    def _batches(self, events: list[ParsedEvent]) -> list[TimestampedValue]:
-        out = [_timestamped(b) for b in batch_events(events, self.config.window_us)]
+    def _batches(self, events: list[ParsedEvent], arrival_us: int | list[int]) -> list[TimestampedValue]:
+        out = [_timestamped(b) for b in batch_events(events, self.config.window_us, arrival_us)]
         self.events.inc(len(events))
         events.clear()
+        if isinstance(arrival_us, list):
+            arrival_us.clear()
         return out
 
     def _dead(self, dead: list[DeadLetter]):
@@ -103,7 +118,7 @@ class _ParseFn(beam.DoFn):
 class ParseFilesFn(_ParseFn):
     """A new file's path in (the watch source delivers each file once); its batches out."""
 
-    def process(self, path: str):
+    def process(self, path: str, arrived=beam.DoFn.TimestampParam):
         matched = FileSystems.match([path])[0].metadata_list
         if not matched:  # deleted between listing and reading: nothing was read, nothing to account for
             return
@@ -120,10 +135,10 @@ class ParseFilesFn(_ParseFn):
                 n_events += 1
                 n_event_lines += item.line_count
                 if len(events) >= BATCH_EVENTS:
-                    yield from self._batches(events)
-            else:
+                    yield from self._batches(events, arrived.micros)
+            elif type(item) is DeadLetter:
                 dead.append(item)
-        yield from self._batches(events)
+        yield from self._batches(events, arrived.micros)
         yield from self._dead(dead)
         self.lines.inc(run.lines_read)
         self.blank.inc(parser.blank_lines)
@@ -137,9 +152,10 @@ class ParseRecordsFn(_ParseFn):
 
     def start_bundle(self):
         self._pending: list[ParsedEvent] = []
+        self._arrivals: list[int] = []  # per pending event: its record's publish time
         self._stats: dict[str, list[int]] = {}  # per subscription: bytes, lines, events, event lines, dead lines, blank
 
-    def process(self, record: RawRecord):
+    def process(self, record: RawRecord, arrived=beam.DoFn.TimestampParam):
         parser = LogParser(record.source, ParseConfig(format=self.config.format, default_service=record.service,
                                                       reference_time_us=record.arrival_us))
         lines = record.data.split(b"\n") if record.data else []
@@ -150,10 +166,11 @@ class ParseRecordsFn(_ParseFn):
         self.lines.inc(len(lines))
         self.blank.inc(parser.blank_lines)
         stats = self._stats.setdefault(record.source.rsplit("/", 1)[0], [0] * 6)
-        dead = [d for d in items if type(d) is not ParsedEvent]
+        dead = [d for d in items if type(d) is DeadLetter]
         for item in items:
             if type(item) is ParsedEvent:
                 self._pending.append(item._replace(host=record.host) if item.host is None and record.host else item)
+                self._arrivals.append(arrived.micros)
                 stats[2] += 1
                 stats[3] += item.line_count
         for i, n in enumerate((len(record.data), len(lines)), 0):
@@ -162,10 +179,10 @@ class ParseRecordsFn(_ParseFn):
         stats[5] += parser.blank_lines
         yield from self._dead(dead)
         if len(self._pending) >= BATCH_EVENTS:
-            yield from self._batches(self._pending)
+            yield from self._batches(self._pending, self._arrivals)
 
     def finish_bundle(self):
-        for batch in self._batches(self._pending):
+        for batch in self._batches(self._pending, self._arrivals):
             yield WindowedValue(batch.value, batch.timestamp, [GlobalWindow()])
         for source, (nbytes, lines, events, event_lines, dead, blank) in self._stats.items():
             stats = FileStats(source, nbytes, lines, events, event_lines, dead, blank)

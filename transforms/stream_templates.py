@@ -59,7 +59,7 @@ def with_templates(batch: EventBatch, model: ServiceModel, run_id: str) -> Event
     table = templated(batch.table, {batch.service: model}, run_id)
     first = {t.template_id: t.first_seen for t in model.templates[: model.learned]}
     ids = pc.unique(table.column("template_id")).to_pylist()
-    return EventBatch(batch.service, batch.window_start, table, {tid: first.get(tid, 0) for tid in ids})
+    return batch._replace(table=table, first_seen={tid: first.get(tid, 0) for tid in ids})
 
 
 class AssignTemplatesFn(beam.DoFn):

@@ -31,6 +31,7 @@ from apache_beam.coders import PickleCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
+from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import Timestamp
 
 from aiops.anomaly.config import AnomalyConfig
@@ -38,6 +39,7 @@ from aiops.anomaly.partials import window_partials
 from aiops.kpi import finalize, partial_kpis
 from aiops.schema import MAX_DEAD_LETTER_BYTES, AnomalyRow, DeadLetter, KpiRow, TemplateWindowRow, TimestampUs
 from aiops.streaming.book import TOO_LATE, WindowBook
+from aiops.streaming.evidence import window_pack
 from aiops.streaming.live import ServiceHistory
 from aiops.windowing import StreamWindowing
 from transforms.stream_parse import EventBatch
@@ -65,6 +67,7 @@ class WindowResult(NamedTuple):
     kpi: KpiRow | None  # None for a window fired empty (the service was quiet)
     template_windows: list[TemplateWindowRow]
     anomalies: list[AnomalyRow]
+    evidence: dict | None = None  # the EvidencePack (as JSON) of the window's first firing with findings
 
 
 def too_late_rows(batch: EventBatch, policy: StreamWindowing, run_id: str) -> list[DeadLetter]:
@@ -82,10 +85,24 @@ def too_late_rows(batch: EventBatch, policy: StreamWindowing, run_id: str) -> li
     return out
 
 
+SAMPLE_CHARS = 500  # as the batch evidence: a stack trace is cut, its first lines say what it is
+
+
+def samples(events) -> dict[str, tuple[str, str]]:
+    """One (level, raw line) per template of a batch: the window keeps a few as evidence."""
+    first = events.select(["template_id", "level", "message"]).group_by("template_id", use_threads=False).aggregate(
+        [("level", "first"), ("message", "first")])
+    return {tid: (level, message[:SAMPLE_CHARS]) for tid, level, message in zip(
+        *(first.column(i).to_pylist() for i in range(3)), strict=True)}
+
+
 class CloseWindowsFn(beam.DoFn):
     BOOK = ReadModifyWriteStateSpec("book", PickleCoder())
     HISTORY = ReadModifyWriteStateSpec("history", PickleCoder())
     DUE = TimerSpec("due", TimeDomain.WATERMARK)
+    # The end of the input (or a drain) moves the watermark to +infinity; a runner fires only the
+    # timers already set then, so one timer at the end of the global window drains every window.
+    END = TimerSpec("end", TimeDomain.WATERMARK)
 
     def __init__(self, policy: StreamWindowing, config: AnomalyConfig, run_id: str):
         self.policy, self.config, self.run_id = policy, config, run_id
@@ -105,10 +122,10 @@ class CloseWindowsFn(beam.DoFn):
         return state.read() or WindowBook(self.policy, quiet_windows=self.config.recent_windows)
 
     def process(self, element, book_state=beam.DoFn.StateParam(BOOK), history_state=beam.DoFn.StateParam(HISTORY),
-                due=beam.DoFn.TimerParam(DUE)):
+                due=beam.DoFn.TimerParam(DUE), end=beam.DoFn.TimerParam(END)):
         service, batch = element
         book = self._book(book_state)
-        verdict = book.admit(batch.window_start)
+        verdict = book.admit(batch.window_start, batch.arrival_us)
         if verdict == TOO_LATE:
             rows = too_late_rows(batch, self.policy, self.run_id)
             self.too_late.inc(sum(r.line_count for r in rows))
@@ -119,7 +136,7 @@ class CloseWindowsFn(beam.DoFn):
         kpi = partial_kpis(events, self.policy.window_us).get((service, batch.window_start))
         texts = dict(zip(events.column("template_id").to_pylist(), events.column("template").to_pylist(), strict=True))
         partials = window_partials(events, self.policy.window_us, texts, self.config.top_values, self.con)
-        book.add(batch.window_start, kpi, partials.get((service, batch.window_start), {}))
+        book.add(batch.window_start, kpi, partials.get((service, batch.window_start), {}), samples(events))
         for tid, text in texts.items():  # the history learns them at the next firing (small state per batch)
             first = batch.first_seen.get(tid, 0)
             old = book.seen.get(tid)
@@ -130,31 +147,46 @@ class CloseWindowsFn(beam.DoFn):
         self.accepted_lines.inc(int(pc.sum(events.column("line_count")).as_py()))
         book_state.write(book)
         self._set(due, book)
+        end.set(GlobalWindow().max_timestamp())
         yield beam.pvalue.TaggedOutput("events", events)
 
     @on_timer(DUE)
     def fire(self, key=beam.DoFn.KeyParam, when=beam.DoFn.TimestampParam, book_state=beam.DoFn.StateParam(BOOK),
              history_state=beam.DoFn.StateParam(HISTORY), due=beam.DoFn.TimerParam(DUE)):
         book = self._book(book_state)
-        history = history_state.read() or ServiceHistory()
         # The wall clock only decides whether a quiet window really passed (see WindowBook.advance).
-        ready, closed = book.advance(when.micros, int(time.time() * 1_000_000))
+        yield from self._fire(key, book, history_state, *book.advance(when.micros, int(time.time() * 1_000_000)))
+        book_state.write(book)
+        self._set(due, book)
+
+    @on_timer(END)
+    def drain(self, key=beam.DoFn.KeyParam, book_state=beam.DoFn.StateParam(BOOK),
+              history_state=beam.DoFn.StateParam(HISTORY)):
+        book = self._book(book_state)
+        yield from self._fire(key, book, history_state, *book.drain())
+        book_state.write(book)
+
+    def _fire(self, service: str, book: WindowBook, history_state, ready: list[int], closed: list[int]):
+        history = history_state.read() or ServiceHistory()
         history.learn_templates({t: v[0] for t, v in book.seen.items()}, {t: v[1] for t, v in book.seen.items()})
         book.seen.clear()
         for start in ready:
             window = book.fired(start)
-            kpi = None if window.empty else finalize(key, start, self.policy.window_us, window.kpi,
+            kpi = None if window.empty else finalize(service, start, self.policy.window_us, window.kpi,
                                                      history.first_seen, self.run_id)
-            found = history.score(key, start, window.partials, self.policy.window_us, self.config, self.run_id)
+            found = history.score(service, start, window.partials, self.policy.window_us, self.config, self.run_id)
             self.firings.inc()
             self.found.inc(len(found))
-            yield WindowResult(key, start, start + self.policy.window_us, window.revision, kpi,
-                               list(history.rows.get(start, [])), found)
+            evidence = None
+            if found and not window.summarised:  # one summary per window: late firings do not pay again
+                window.summarised = True
+                evidence = window_pack(service, start, start + self.policy.window_us, found, history.texts, kpi,
+                                       history.rows, window.samples).to_json()
+            yield WindowResult(service, start, start + self.policy.window_us, window.revision, kpi,
+                               list(history.rows.get(start, [])), found, evidence)
         for start in closed:
             book.close(start)
-        book_state.write(book)
         history_state.write(history)
-        self._set(due, book)
 
     @staticmethod
     def _set(due, book: WindowBook) -> None:

@@ -121,8 +121,8 @@ class WriteWindowResultFn(beam.DoFn):
         self.rows = Metrics.counter("aiops", "window_rows_written")
 
     def process(self, result: WindowResult):
-        rows = {"kpis": [result.kpi] if result.kpi is not None else [], "template_windows": result.template_windows,
-                "anomalies": result.anomalies}
+        rows: dict[str, list] = {"kpis": [result.kpi] if result.kpi is not None else [],
+                                 "template_windows": result.template_windows, "anomalies": result.anomalies}
         for name, row_type in self.TABLES:
             path = window_file(self.root, name, result.service, result.window_start)
             if rows[name]:

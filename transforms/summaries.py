@@ -84,8 +84,8 @@ class JudgeFn(beam.DoFn):
     def process(self, element):
         req, resp = element
         backend = self.ctx.llm.backend
-        yield beam.pvalue.TaggedOutput("requests", request_row(
-            req, self.attempt, resp, self.redactions.get(req.request_id, {}), backend, self.ctx.run_id))
+        counts = req.redactions if req.redactions is not None else self.redactions.get(req.request_id, {})
+        yield beam.pvalue.TaggedOutput("requests", request_row(req, self.attempt, resp, counts, backend, self.ctx.run_id))
         if resp.status != "ok":  # the backend failed for good (after its own retries): offline summary
             self.fallbacks.inc()
             yield self._fallback(req, f"fallback:{resp.status.removeprefix('error:')}", resp.error, resp)
@@ -117,22 +117,10 @@ class SummariseWindows(beam.PTransform):
         self.ctx, self.redactions, self.ready = ctx, redactions, list(ready)
 
     def expand(self, requests):
-        from transforms.llm_inference import Complete
-
         ctx = self.ctx
-        first = (
-            requests
-            | "Complete" >> Complete(ctx.llm)
-            | "Judge" >> beam.ParDo(JudgeFn(ctx, 1, self.redactions)).with_outputs("requests", "retry", main="rows")
-        )
-        second = (
-            first.retry
-            | "CompleteRetry" >> Complete(ctx.llm)
-            | "JudgeRetry" >> beam.ParDo(JudgeFn(ctx, 2, self.redactions)).with_outputs("requests", "retry", main="rows")
-        )
+        rows, attempts = answer(requests, ctx, self.redactions)
         ready = requests.pipeline | "ReadySummaries" >> beam.Create(self.ready)  # cached, or over budget
-        summaries = (first.rows, second.rows, ready) | "FlattenSummaries" >> beam.Flatten()
-        attempts = (first.requests, second.requests) | "FlattenRequests" >> beam.Flatten()
+        summaries = (rows, ready) | "FlattenSummaries" >> beam.Flatten()
         return (
             summaries | "CollectSummaries" >> beam.combiners.ToList() | "KeySummaries" >> beam.Map(lambda rows: (0, rows))
             | "WriteSummaries" >> beam.ParDo(WriteRowsFn(ctx.staging, "summaries", SummaryRow, "window_start", _order)),
@@ -140,3 +128,26 @@ class SummariseWindows(beam.PTransform):
             | "WriteRequests" >> beam.ParDo(WriteRowsFn(ctx.staging, "llm_requests", LlmRequestRow, "window_start",
                                                         _order)),
         ) | "FlattenWritten" >> beam.Flatten()
+
+
+def answer(requests, ctx: SummaryContext, redactions: dict[str, dict[str, int]] | None = None):
+    """Requests -> (SummaryRow per request, LlmRequestRow per attempt): answer, judge, retry once, fall back.
+
+    Applied inside the caller's composite (the batch and the streaming summaries share it).
+    """
+    from transforms.llm_inference import Complete
+
+    redactions = redactions or {}
+    first = (
+        requests
+        | "Complete" >> Complete(ctx.llm)
+        | "Judge" >> beam.ParDo(JudgeFn(ctx, 1, redactions)).with_outputs("requests", "retry", main="rows")
+    )
+    second = (
+        first.retry
+        | "CompleteRetry" >> Complete(ctx.llm)
+        | "JudgeRetry" >> beam.ParDo(JudgeFn(ctx, 2, redactions)).with_outputs("requests", "retry", main="rows")
+    )
+    rows = (first.rows, second.rows) | "FlattenAnswers" >> beam.Flatten()
+    attempts = (first.requests, second.requests) | "FlattenRequests" >> beam.Flatten()
+    return rows, attempts

@@ -82,11 +82,11 @@ def build_request(pack: EvidencePack, request_id: str, max_chars: int, max_outpu
         f"Flagged window: service {pack.service}, {pack.window_start} to {pack.window_end}, "
         f"{pack.anomaly_count} findings.\n<<<EVIDENCE\n{body}\nEVIDENCE>>>\nReturn only the JSON object."
     )
-    return LLMRequest(request_id, SYSTEM, prompt, max_output_tokens, schema, json.loads(body)), counts
+    return LLMRequest(request_id, SYSTEM, prompt, max_output_tokens, schema, json.loads(body), dict(counts)), counts
 
 
 def retry_request(first: LLMRequest, problem: str) -> LLMRequest:
     """The one retry after an invalid answer: the same evidence, plus what was wrong."""
     note = f"\n\nYour previous answer was rejected: {problem[:300]}. Answer again with the JSON object only."
     return LLMRequest(first.request_id, first.system, first.prompt + note, first.max_output_tokens,
-                      first.json_schema, first.evidence)
+                      first.json_schema, first.evidence, first.redactions)

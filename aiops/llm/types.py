@@ -49,6 +49,7 @@ class LLMRequest:
     max_output_tokens: int = 1_024
     json_schema: dict[str, Any] | None = None  # the structured-output schema, when the backend supports one
     evidence: dict[str, Any] | None = None  # the (redacted) evidence pack itself: the offline backend reads it
+    redactions: dict[str, int] | None = None  # what redaction removed, per rule (for the llm_requests audit row)
 
 
 @dataclass

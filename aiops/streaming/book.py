@@ -11,6 +11,9 @@ only learns the watermark through timers that fired. The policy is
 - data for a window whose ``end + allowed_lateness`` is behind it is *too late*: the caller
   dead-letters it (reason ``too_late``) and counts it.
 
+"The watermark" here is the later of what the service's timers showed and the data's arrival
+time on the source's clock (see :meth:`WindowBook.admit`).
+
 After a window with data fires, up to ``quiet_windows`` following windows without data are
 fired empty (once they ended on the wall clock too), so a service that stops logging is scored
 (silence) instead of forgotten.
@@ -43,6 +46,8 @@ from aiops.kpi import KpiAccumulator
 from aiops.windowing import StreamWindowing
 
 ON_TIME, LATE, TOO_LATE = "on_time", "late", "too_late"
+SAMPLES_PER_TEMPLATE = 3  # raw lines a window keeps per template, for the evidence of its summary
+MAX_SAMPLED_TEMPLATES = 64
 NEVER = -(2**62)
 
 
@@ -55,6 +60,8 @@ class OpenWindow:
     revision: int = 0  # firings so far; the rows of the latest replace the earlier ones
     dirty: bool = True  # data arrived since the last firing
     empty: bool = False  # fired only to score a quiet window
+    samples: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # template -> [(level, raw line)]
+    summarised: bool = False  # a summary was requested for it (once per window)
 
 
 @dataclass
@@ -69,15 +76,28 @@ class WindowBook:
     # templates seen since the last firing: id -> (first seen µs, text); the stage hands them to the history
     seen: dict[str, tuple[int, str]] = field(default_factory=dict)
 
-    def admit(self, start: int) -> str:
-        """How data for window ``start`` arriving now is treated."""
-        if self.policy.expiry_of(start) <= self.horizon:
-            return TOO_LATE
-        return ON_TIME if self.policy.end_of(start) > self.horizon else LATE
+    def admit(self, start: int, arrival_us: int = NEVER) -> str:
+        """How data for window ``start`` that arrived at ``arrival_us`` (source clock) is treated.
 
-    def add(self, start: int, kpi: KpiAccumulator | None, partials: dict[str, TemplateWindowAcc]) -> None:
-        """Merge admitted data into its window (open it if needed)."""
+        Judged against the later of the arrival and the latest watermark a timer showed: a window
+        this book closed stays closed, and data that arrived after its window's expiry is too late
+        even when no timer of this service has fired for a while.
+        """
+        now = max(self.horizon, arrival_us)
+        if self.policy.expiry_of(start) <= now:
+            return TOO_LATE
+        return ON_TIME if self.policy.end_of(start) > now else LATE
+
+    def add(self, start: int, kpi: KpiAccumulator | None, partials: dict[str, TemplateWindowAcc],
+            samples: dict[str, tuple[str, str]] | None = None) -> None:
+        """Merge admitted data into its window (open it if needed); keep a few raw lines per template."""
         w = self.windows.setdefault(start, OpenWindow())
+        for tid, sample in (samples or {}).items():
+            kept = w.samples.get(tid)
+            if kept is None and len(w.samples) < MAX_SAMPLED_TEMPLATES:
+                w.samples[tid] = [sample]
+            elif kept is not None and len(kept) < SAMPLES_PER_TEMPLATE:
+                kept.append(sample)
         if kpi is not None:
             w.kpi.merge(kpi)
         for tid, acc in partials.items():
@@ -113,6 +133,14 @@ class WindowBook:
         due = sorted(s for s, w in self.windows.items() if w.dirty and self.policy.end_of(s) <= self.horizon)
         closed = sorted(s for s in self.windows if self.policy.expiry_of(s) <= self.horizon)
         return due, closed
+
+    def drain(self) -> tuple[list[int], list[int]]:
+        """The input ended (watermark at +infinity): fire every window with unfired data, close all.
+
+        No quiet windows: the end of the input is not silence.
+        """
+        self.quiet_paused = True
+        return sorted(s for s, w in self.windows.items() if w.dirty), sorted(self.windows)
 
     def fired(self, start: int) -> OpenWindow:
         w = self.windows[start]

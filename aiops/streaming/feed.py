@@ -5,12 +5,13 @@ Dataflow, Flink and Spark but not on the Python BundleBasedDirectRunner (its SDF
 in streaming mode). Locally, :class:`FolderFeed` plays that role: it polls the glob through
 Beam's ``FileSystems`` (local paths, gs://, s3://), and serves each new file once its size has
 stopped changing, through the runner's TestStream service protocol (an in-process gRPC server;
-``TestStream(endpoint=...)`` reads it as an unbounded source). Along with the files it sends
+``TestStream(endpoint=...)`` reads it as an unbounded source). Along with the files (each stamped with the watermark when it was found: its arrival time) it sends
 
 - the watermark: the arrival clock minus ``watermark_delay`` (never decreasing);
 - processing-time advances, so processing-time triggers (the Parquet flushes) fire;
 - at the end (``duration_s`` elapsed or :meth:`stop`), a final watermark at +infinity, so every
-  open window fires and the job ends cleanly.
+  open window fires, then a day of processing time, so the last Parquet flush fires and the job
+  ends cleanly.
 
 Example::
 
@@ -34,6 +35,7 @@ from apache_beam.utils.timestamp import MAX_TIMESTAMP
 
 _Event = pb.TestStreamPayload.Event
 _TAG = "None"  # the TestStream's main output
+FINAL_CLOCK_ADVANCE_US = 86_400_000_000
 LOG = logging.getLogger(__name__)
 
 
@@ -49,7 +51,7 @@ class FolderFeed:
         self.watermark_delay_s = watermark_delay_s
         self.duration_s = duration_s
         self.clock = clock
-        self.served: list[str] = self._load_state()
+        self.served: set[str] = self._load_state()
         self._stop = threading.Event()
         self._server: TestStreamServiceController | None = None
 
@@ -81,9 +83,12 @@ class FolderFeed:
             LOG.warning("cannot list %s: %s", self.pattern, exc)
             return []
         ready = []
-        served = set(self.served)
+        # Forget served files that are gone (rotated away): the state stays the size of the folder.
+        listed = {meta.path for meta in found}
+        gone = self.served - listed
+        self.served -= gone
         for meta in sorted(found, key=lambda m: m.path):
-            if meta.path in served or meta.path.endswith("/"):
+            if meta.path in self.served or meta.path.endswith("/"):
                 continue
             size = int(meta.size_in_bytes)
             if sizes.get(meta.path) == size:
@@ -91,22 +96,22 @@ class FolderFeed:
                 sizes.pop(meta.path)
             else:
                 sizes[meta.path] = size
-        if ready:
-            self.served.extend(ready)
+        if ready or gone:
+            self.served.update(ready)
             self._save_state()
         return ready
 
-    def _load_state(self) -> list[str]:
+    def _load_state(self) -> set[str]:
         if not self.state_path or not FileSystems.exists(self.state_path):
-            return []
+            return set()
         with FileSystems.open(self.state_path, compression_type="uncompressed") as fh:
-            return list(json.loads(fh.read().decode()).get("served", []))
+            return set(json.loads(fh.read().decode()).get("served", []))
 
     def _save_state(self) -> None:
         if self.state_path:
             tmp = self.state_path + ".tmp"
             with FileSystems.create(tmp, compression_type="uncompressed") as fh:
-                fh.write(json.dumps({"pattern": self.pattern, "served": self.served}).encode())
+                fh.write(json.dumps({"pattern": self.pattern, "served": sorted(self.served)}).encode())
             FileSystems.rename([tmp], [self.state_path])
 
     def events(self) -> Iterator[_Event]:
@@ -116,11 +121,9 @@ class FolderFeed:
         while not self._stop.is_set():
             now = self.clock()
             ready = self.poll(sizes)
-            if ready:
-                stamp = int(now * 1_000) * 1_000
-                yield _Event(element_event=_Event.AddElements(tag=_TAG, elements=[
-                    pb.TestStreamPayload.TimestampedElement(encoded_element=_encode(p), timestamp=stamp) for p in ready]))
             watermark = max(watermark, int((now - self.watermark_delay_s) * 1_000) * 1_000)
+            if ready:  # stamped with the watermark: a file's arrival time on the source's clock
+                yield _files(ready, watermark)
             yield _Event(watermark_event=_Event.AdvanceWatermark(tag=_TAG, new_watermark=watermark))
             advance = int((now - last) * 1_000) * 1_000
             if advance > 0:
@@ -132,13 +135,16 @@ class FolderFeed:
         # One last poll: files that settled since the previous one are still read.
         last_ready = self.poll(sizes)
         if last_ready:
-            stamp = int(self.clock() * 1_000) * 1_000
-            yield _Event(element_event=_Event.AddElements(tag=_TAG, elements=[
-                pb.TestStreamPayload.TimestampedElement(encoded_element=_encode(p), timestamp=stamp) for p in last_ready]))
+            yield _files(last_ready, max(watermark, int((self.clock() - self.watermark_delay_s) * 1_000) * 1_000))
         yield _Event(watermark_event=_Event.AdvanceWatermark(tag=_TAG, new_watermark=MAX_TIMESTAMP.micros))
+        # The runner's clock is ours: move it past every pending processing-time trigger (the last Parquet
+        # flush), or the runner would wait for it forever.
+        yield _Event(processing_time_event=_Event.AdvanceProcessingTime(advance_duration=FINAL_CLOCK_ADVANCE_US))
 
 
-def _encode(path: str) -> bytes:
+def _files(paths: list[str], stamp_us: int) -> _Event:
     from apache_beam.coders import StrUtf8Coder
 
-    return StrUtf8Coder().encode(path)
+    coder = StrUtf8Coder()
+    return _Event(element_event=_Event.AddElements(tag=_TAG, elements=[
+        pb.TestStreamPayload.TimestampedElement(encoded_element=coder.encode(p), timestamp=stamp_us) for p in paths]))
