@@ -104,8 +104,10 @@ _ISO = re.compile(ISO_PATTERN)
 # dict hit is several times cheaper than converting six integers.
 _minute_cache: dict[str, int] = {}
 _TAIL = re.compile(r"(?:[.,](\d+))?(.*)")
-# Per-tail cache ('.302Z' -> fraction minus offset): tails repeat across seconds.
+# Per-tail cache ('.302Z' -> fraction minus offset): millisecond tails repeat across seconds;
+# microsecond tails rarely do, so the cache stays small (it is per process, for the job's life).
 _tail_cache: dict[str, int] = {}
+_TAIL_CACHE_MAX = 8_192
 
 
 def parse_iso(s: str) -> int | None:
@@ -137,7 +139,7 @@ def parse_iso(s: str) -> int | None:
         assert m is not None  # every group is optional: it always matches
         frac, tz = m.groups()
         delta = (int((frac + "00000")[:6]) if frac else 0) - (offset_us(tz) if tz else 0)
-        if len(_tail_cache) > 100_000:
+        if len(_tail_cache) > _TAIL_CACHE_MAX:
             _tail_cache.clear()
         _tail_cache[tail] = delta
     return t + delta
