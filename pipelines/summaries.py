@@ -69,11 +69,10 @@ def summarise_run(layout: Layout, run_id: str, batch_key: str, window_us: int, l
     keyed = [(evidence_hash(p), p) for p in packs]
     model_key = f"{llm.backend}:{llm.model}"
     staging = layout.staging(f"{run_id}-summaries")
-    to_send, ready, redactions = [], [], {}
+    to_send, ready = [], []
     sent = 0
     for h, pack in keyed:
-        req, counts = build_request(pack, h, llm.max_prompt_chars, llm.max_output_tokens, redaction, SUMMARY_SCHEMA)
-        redactions[h] = counts
+        req, _ = build_request(pack, h, llm.max_prompt_chars, llm.max_output_tokens, redaction, SUMMARY_SCHEMA)
         cached = _read_cache(cache_dir, f"{h}-{_slug(model_key)}") if llm.backend != "offline" else None
         if cached is not None:
             ready.append(summary_row(req, cached["fields"], llm.backend, cached["model"], "cached", None, None, run_id))
@@ -85,7 +84,7 @@ def summarise_run(layout: Layout, run_id: str, batch_key: str, window_us: int, l
                                      "fallback:budget", f"over --llm_max_requests {llm.max_requests}", None, run_id))
     p = pipeline_factory()
     ctx = SummaryContext(staging, run_id, llm)
-    written = p | "Requests" >> beam.Create(to_send) | "SummariseWindows" >> SummariseWindows(ctx, redactions, ready)
+    written = p | "Requests" >> beam.Create(to_send) | "SummariseWindows" >> SummariseWindows(ctx, ready)
     collect_outputs((written,), staging)
     p.run().wait_until_finish()
     with FileSystems.open(FileSystems.join(staging, OUTPUTS_FILE), compression_type="uncompressed") as fh:

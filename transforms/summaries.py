@@ -77,15 +77,15 @@ def request_row(req: LLMRequest, attempt: int, resp: LLMResponse, redactions: di
 class JudgeFn(beam.DoFn):
     """(request, response) of one attempt -> summaries row, or a retry request; and its llm_requests row."""
 
-    def __init__(self, ctx: SummaryContext, attempt: int, redactions: dict[str, dict[str, int]]):
-        self.ctx, self.attempt, self.redactions = ctx, attempt, redactions
+    def __init__(self, ctx: SummaryContext, attempt: int):
+        self.ctx, self.attempt = ctx, attempt
         self.fallbacks = Metrics.counter("aiops", "summary_fallbacks")
 
     def process(self, element):
         req, resp = element
         backend = self.ctx.llm.backend
-        counts = req.redactions if req.redactions is not None else self.redactions.get(req.request_id, {})
-        yield beam.pvalue.TaggedOutput("requests", request_row(req, self.attempt, resp, counts, backend, self.ctx.run_id))
+        yield beam.pvalue.TaggedOutput("requests", request_row(req, self.attempt, resp, req.redactions or {}, backend,
+                                                               self.ctx.run_id))
         if resp.status != "ok":  # the backend failed for good (after its own retries): offline summary
             self.fallbacks.inc()
             yield self._fallback(req, f"fallback:{resp.status.removeprefix('error:')}", resp.error, resp)
@@ -112,13 +112,13 @@ def _order(row) -> tuple[str, ...]:
 class SummariseWindows(beam.PTransform):
     """LLMRequest (one per flagged window) -> WrittenFile of the summaries and llm_requests tables."""
 
-    def __init__(self, ctx: SummaryContext, redactions: dict[str, dict[str, int]], ready: Sequence[SummaryRow] = ()):
+    def __init__(self, ctx: SummaryContext, ready: Sequence[SummaryRow] = ()):
         super().__init__()
-        self.ctx, self.redactions, self.ready = ctx, redactions, list(ready)
+        self.ctx, self.ready = ctx, list(ready)
 
     def expand(self, requests):
         ctx = self.ctx
-        rows, attempts = answer(requests, ctx, self.redactions)
+        rows, attempts = answer(requests, ctx)
         ready = requests.pipeline | "ReadySummaries" >> beam.Create(self.ready)  # cached, or over budget
         summaries = (rows, ready) | "FlattenSummaries" >> beam.Flatten()
         return (
@@ -130,23 +130,22 @@ class SummariseWindows(beam.PTransform):
         ) | "FlattenWritten" >> beam.Flatten()
 
 
-def answer(requests, ctx: SummaryContext, redactions: dict[str, dict[str, int]] | None = None):
+def answer(requests, ctx: SummaryContext):
     """Requests -> (SummaryRow per request, LlmRequestRow per attempt): answer, judge, retry once, fall back.
 
     Applied inside the caller's composite (the batch and the streaming summaries share it).
     """
     from transforms.llm_inference import Complete
 
-    redactions = redactions or {}
     first = (
         requests
         | "Complete" >> Complete(ctx.llm)
-        | "Judge" >> beam.ParDo(JudgeFn(ctx, 1, redactions)).with_outputs("requests", "retry", main="rows")
+        | "Judge" >> beam.ParDo(JudgeFn(ctx, 1)).with_outputs("requests", "retry", main="rows")
     )
     second = (
         first.retry
         | "CompleteRetry" >> Complete(ctx.llm)
-        | "JudgeRetry" >> beam.ParDo(JudgeFn(ctx, 2, redactions)).with_outputs("requests", "retry", main="rows")
+        | "JudgeRetry" >> beam.ParDo(JudgeFn(ctx, 2)).with_outputs("requests", "retry", main="rows")
     )
     rows = (first.rows, second.rows) | "FlattenAnswers" >> beam.Flatten()
     attempts = (first.requests, second.requests) | "FlattenRequests" >> beam.Flatten()
