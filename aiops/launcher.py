@@ -17,6 +17,7 @@ import secrets
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 
 import apache_beam as beam
 from apache_beam.io.filesystem import BeamIOError
@@ -316,15 +317,20 @@ def _help() -> str:
     return parser.format_help()
 
 
-def main(argv: list[str]) -> int:
+def job_main(prog: str, run_job: Callable[[list[str]], int], help_text: Callable[[], str], argv: list[str]) -> int:
+    """A job command: --help, or run; a UsageError exits 2 and a RunFailed 1, each with one line."""
     if "-h" in argv or "--help" in argv:
-        print(_help())
+        print(help_text())
         return 0
     try:
-        return run(argv)
+        return run_job(argv)
     except UsageError as exc:
-        print(f"aiops batch: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except RunFailed as exc:
-        print(f"aiops batch: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 1
+
+
+def main(argv: list[str]) -> int:
+    return job_main("aiops batch", run, _help, argv)

@@ -50,6 +50,15 @@ def write_table(table: pa.Table, path: str) -> None:
         pq.write_table(table, fh, compression=COMPRESSION)
 
 
+def split_by_day(table: pa.Table, time_column: str) -> list[tuple[int, pa.Table]]:
+    """(day index since the epoch, rows of that UTC day) for each day ``time_column`` holds, in order."""
+    days = table.column(time_column).cast(pa.int64()).to_numpy() // DAY_US
+    unique = np.unique(days)
+    if len(unique) == 1:
+        return [(int(unique[0]), table)]
+    return [(int(day), table.filter(pa.array(days == day))) for day in unique]
+
+
 def replace_table(table: pa.Table, path: str) -> None:
     """Write ``table`` to ``path`` as a whole: readers see the old file or the new one, never a part.
 
@@ -77,12 +86,9 @@ class PartitionedWriter:
     def write(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
-        days = table.column(self.time_column).cast(pa.int64()).to_numpy() // DAY_US
-        unique = np.unique(days)
-        for day in unique:
-            part = table if len(unique) == 1 else table.filter(pa.array(days == day))
-            self._writer(int(day), part.schema).write_table(part)
-            self._rows[int(day)] = self._rows.get(int(day), 0) + part.num_rows
+        for day, part in split_by_day(table, self.time_column):
+            self._writer(day, part.schema).write_table(part)
+            self._rows[day] = self._rows.get(day, 0) + part.num_rows
 
     def _writer(self, day: int, schema: pa.Schema) -> pq.ParquetWriter:
         if day not in self._open:

@@ -32,7 +32,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from aiops import __version__
 from aiops.anomaly.config import AnomalyConfig
 from aiops.commit import write_manifest
-from aiops.launcher import RunFailed, UsageError, _check_writable, _now, llm_settings
+from aiops.launcher import RunFailed, UsageError, _check_writable, _now, job_main, llm_settings
 from aiops.layout import Layout, beside_store
 from aiops.templating.store import FileTemplateStore, TemplateStoreError
 from aiops.windowing import DEFAULT_STREAM_WINDOW, StreamWindowing, parse_duration_us
@@ -95,8 +95,8 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, SimpleNamespace, StreamCo
         except ImportError as exc:
             raise UsageError("Pub/Sub needs the gcp extra: pip install 'aiops[gcp]'") from exc
     layout = Layout(opts.output.rstrip("/"))
-    if local:
-        os.makedirs(layout.root, exist_ok=True) if "://" not in layout.root else None
+    if local and "://" not in layout.root:
+        os.makedirs(layout.root, exist_ok=True)
     _check_writable(layout.root)
     store_path = opts.templates or layout.default_store()
     try:
@@ -243,14 +243,4 @@ def _help() -> str:
 
 
 def main(argv: list[str]) -> int:
-    if "-h" in argv or "--help" in argv:
-        print(_help())
-        return 0
-    try:
-        return run(argv)
-    except UsageError as exc:
-        print(f"aiops stream: error: {exc}", file=sys.stderr)
-        return 2
-    except RunFailed as exc:
-        print(f"aiops stream: error: {exc}", file=sys.stderr)
-        return 1
+    return job_main("aiops stream", run, _help, argv)

@@ -110,7 +110,7 @@ class _Progress:
             os.replace(tmp, self.path)
 
 
-class _Observations:
+class Observations:
     """Distinct (service, masked) with count, first and last time and one example."""
 
     def __init__(self) -> None:
@@ -179,7 +179,7 @@ class ParseFileFn(beam.DoFn):
                                                learned=learned, sample_fallbacks=sampling))
         staged_path = FileSystems.join(cfg.staging, "parsed", f"{part}.arrows")
         dead_writer = PartitionedWriter(FileSystems.join(cfg.staging, "dead_letter"), part, "event_time", schema=DEAD_LETTER_SCHEMA)
-        observations = _Observations()
+        observations = Observations()
         stats = dict(events=0, event_lines=0, dead=0, bytes=0)
         events: list[ParsedEvent] = []
         dead: list[DeadLetter] = []

@@ -38,6 +38,7 @@ from aiops.templating.learner import (
 )
 from aiops.templating.model import ServiceModel
 from aiops.templating.store import FileTemplateStore
+from transforms.parse import Observations
 from transforms.stream_parse import EventBatch
 from transforms.templates import templated
 
@@ -99,14 +100,10 @@ class _Models(dict):
 
 
 def observations(table: pa.Table, rows: pa.Array) -> list[Observation]:
-    """Distinct masked messages of the selected rows with count, first and last time and an example."""
-    sub = table.filter(rows).select(["masked", "event_time", "message"])
-    sub = sub.set_column(1, "event_time", sub.column("event_time").cast(pa.int64()))
-    grouped = sub.group_by("masked", use_threads=False).aggregate(
-        [("event_time", "count"), ("event_time", "min"), ("event_time", "max"), ("message", "first")])
-    cols = [grouped.column(name).to_pylist() for name in
-            ("masked", "event_time_count", "event_time_min", "event_time_max", "message_first")]
-    return [Observation(*values) for values in zip(*cols, strict=True)]
+    """Distinct masked messages of the selected rows (one service) with count, first and last time and an example."""
+    found = Observations()
+    found.add(table.filter(rows))
+    return [Observation(masked, *stats) for (_, masked), stats in found.rows.items()]
 
 
 def as_seeds(model: ServiceModel) -> list[StoredTemplate]:

@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 import apache_beam as beam
 import duckdb
+import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.coders import PickleCoder
 from apache_beam.metrics import Metrics
@@ -43,6 +44,7 @@ from aiops.streaming.evidence import window_pack
 from aiops.streaming.live import ServiceHistory
 from aiops.windowing import StreamWindowing
 from transforms.stream_parse import EventBatch
+from transforms.templates import template_texts
 
 _LOCAL = threading.local()
 
@@ -72,15 +74,15 @@ class WindowResult(NamedTuple):
 
 def too_late_rows(batch: EventBatch, policy: StreamWindowing, run_id: str) -> list[DeadLetter]:
     """Dead letters for the events of a batch whose window had closed."""
-    t = batch.table
+    t = batch.table.set_column(batch.table.schema.get_field_index("event_time"), "event_time",
+                               batch.table.column("event_time").cast(pa.int64()))
     reason = (f"too_late: window {batch.window_start} closed at watermark "
               f"{policy.expiry_of(batch.window_start)} (allowed lateness {policy.allowed_lateness_us // 1_000_000}s)")
     out = []
     for source, line_no, count, when, message in zip(
             *(t.column(c).to_pylist() for c in ("source", "line_no", "line_count", "event_time", "message")), strict=True):
         raw = message.encode("utf-8", "replace")
-        when_us = when if isinstance(when, int) else int(when.timestamp() * 1_000_000)
-        out.append(DeadLetter(source, line_no, count, TimestampUs(when_us), reason, raw[:MAX_DEAD_LETTER_BYTES],
+        out.append(DeadLetter(source, line_no, count, TimestampUs(when), reason, raw[:MAX_DEAD_LETTER_BYTES],
                               len(raw), run_id))
     return out
 
@@ -134,7 +136,7 @@ class CloseWindowsFn(beam.DoFn):
             return
         events = batch.table
         kpi = partial_kpis(events, self.policy.window_us).get((service, batch.window_start))
-        texts = dict(zip(events.column("template_id").to_pylist(), events.column("template").to_pylist(), strict=True))
+        texts = template_texts(events)
         partials = window_partials(events, self.policy.window_us, texts, self.config.top_values, self.con)
         book.add(batch.window_start, kpi, partials.get((service, batch.window_start), {}), samples(events))
         for tid, text in texts.items():  # the history learns them at the next firing (small state per batch)

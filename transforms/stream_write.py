@@ -29,7 +29,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.transforms import trigger, window
 
-from aiops.parquet_io import DAY_US, dt_of, replace_table
+from aiops.parquet_io import DAY_US, dt_of, replace_table, split_by_day
 from aiops.schema import (
     AnomalyRow,
     DeadLetter,
@@ -44,14 +44,6 @@ from transforms.stream_windows import WindowResult
 
 EVENT_SCHEMA = arrow_schema(Event)
 DEAD_LETTER_SCHEMA = arrow_schema(DeadLetter)
-
-
-def by_day(table: pa.Table, column: str) -> list[tuple[int, pa.Table]]:
-    days = table.column(column).cast(pa.int64()).to_numpy() // DAY_US
-    unique = sorted(set(days.tolist()))
-    if len(unique) == 1:
-        return [(unique[0], table)]
-    return [(d, table.filter(pa.array(days == d))) for d in unique]
 
 
 class WriteAppendFn(beam.DoFn):
@@ -89,9 +81,9 @@ class AppendTables(beam.PTransform):
         events, dead, stats = pcolls
         stats_name = stats_dir_name(self.run_id)
         keyed_events = events | "KeyEventsByDay" >> beam.FlatMap(
-            lambda t: [(("events", d), part.select(EVENT_SCHEMA.names)) for d, part in by_day(t, "event_time")])
+            lambda t: [(("events", d), part.select(EVENT_SCHEMA.names)) for d, part in split_by_day(t, "event_time")])
         keyed_dead = dead | "KeyDeadByDay" >> beam.FlatMap(
-            lambda rows: [(("dead_letter", d), part) for d, part in by_day(rows_to_table(DeadLetter, rows), "event_time")])
+            lambda rows: [(("dead_letter", d), part) for d, part in split_by_day(rows_to_table(DeadLetter, rows), "event_time")])
         keyed_stats = stats | "KeyStats" >> beam.Map(lambda s: ((stats_name, 0), rows_to_table(FileStats, [s])))
         return (
             (keyed_events, keyed_dead, keyed_stats)

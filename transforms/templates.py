@@ -189,10 +189,11 @@ class ApplyTemplatesFn(beam.DoFn):
     def _partials(self, into: WindowPartials, tables: list[pa.Table]) -> None:
         if tables:
             events = pa.concat_tables(tables)
-            merge_partials(into, window_partials(events, self.window_us, _texts(events), self.top_values, self.con))
+            merge_partials(into, window_partials(events, self.window_us, template_texts(events), self.top_values, self.con))
 
 
-def _texts(events: pa.Table) -> dict[str, str]:
+def template_texts(events: pa.Table) -> dict[str, str]:
+    """template_id -> template of the distinct pairs in a table of templated events."""
     pairs = events.select(["template_id", "template"]).group_by(["template_id", "template"]).aggregate([])
     return dict(zip(pairs.column(0).to_pylist(), pairs.column(1).to_pylist(), strict=True))
 
