@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import apache_beam as beam
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
@@ -11,7 +12,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from aiops.anomaly.config import AnomalyConfig
 from aiops.anomaly.partials import TemplateWindowAcc, to_rows
-from aiops.anomaly.sessions import SessionKey, summarise
+from aiops.anomaly.sessions import PARTS_SCHEMA, SessionKey, SessionSummary, summarise_all
 from aiops.parquet_io import write_table
 from aiops.schema import TemplateWindowRow, rows_to_table
 from aiops.templating.learner import Observation, learn
@@ -66,8 +67,16 @@ def test_session_key_column_or_regex_and_ordering() -> None:
     assert SessionKey.parse(r"blk_-?\d+") == SessionKey(regex=r"blk_-?\d+")
     with pytest.raises(ValueError, match="nor a valid regex"):
         SessionKey.parse("blk_(")
-    parts = [[(5, "b.log", 1, "t3")], [(1, "a.log", 9, "t2"), (1, "a.log", 2, "t1")]]
-    assert summarise("s1", parts) == ("s1", 1, 5, ("t1", "t2", "t3"))
+    unit1 = pa.Table.from_pylist([{"service": "svc", "session_id": "s1", "event_time": 5, "source": "b.log",
+                                   "line_no": 1, "template_id": "t3"},
+                                  {"service": "svc", "session_id": "s0", "event_time": 7, "source": "b.log",
+                                   "line_no": 2, "template_id": "t1"}], schema=PARTS_SCHEMA)
+    unit2 = pa.Table.from_pylist([{"service": "svc", "session_id": "s1", "event_time": 1, "source": "a.log",
+                                   "line_no": ln, "template_id": t} for ln, t in ((9, "t2"), (2, "t1"))],
+                                 schema=PARTS_SCHEMA)
+    assert summarise_all([unit1, PARTS_SCHEMA.empty_table(), unit2]) == [
+        SessionSummary("s0", 7, 7, ("t1",)), SessionSummary("s1", 1, 5, ("t1", "t2", "t3"))]
+    assert summarise_all([]) == []
 
 
 def test_table_names_of_steps() -> None:

@@ -21,6 +21,9 @@ GOLDEN = [
     ('1.2.3.4 - - [10/Oct/2023:13:55:36 +0000] "GET / HTTP/1.1" 200', '<*> - - [<*>] "GET / HTTP/<*>" <*>'),
     ("a<*>b 12 34 <*><*>-5 x", "a<*>b <*> <*> <*> x"),
     ("", ""),
+    # generated ids: prefixed (Stripe-like) and letter codes; short codes and words stay
+    ("Charge ch_69f2724e824471 for txn_8KqZ2x released R373813 INC0012345", "Charge <*> for <*> released <*> <*>"),
+    ("coupon WINTER21 on HTTP2 via user_name jvm_x", "coupon WINTER21 on HTTP2 via user_name jvm_x"),
 ]
 
 

@@ -9,7 +9,7 @@ with the model an earlier run persisted) and scores every session.
 Example (see tests/test_anomaly_transforms.py)::
 
     found = template_partials | ScoreWindows(ctx, models)
-    sessions = session_parts | ScoreSessions(ctx)
+    sessions = session_parts | ScoreSessions(ctx)  # (service, spool path) from ApplyTemplates
 """
 
 from __future__ import annotations
@@ -18,8 +18,11 @@ import hashlib
 import pickle
 import uuid
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import apache_beam as beam
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
@@ -27,7 +30,7 @@ from apache_beam.metrics import Metrics
 from aiops.anomaly.config import AnomalyConfig
 from aiops.anomaly.grid import assemble
 from aiops.anomaly.partials import merge_partials, to_rows
-from aiops.anomaly.sessions import open_flags, sequence_findings, session_rows, summarise_all
+from aiops.anomaly.sessions import PARTS_SCHEMA, open_flags, sequence_findings, session_rows, summarise_all
 from aiops.anomaly.windows import score_service
 from aiops.parquet_io import DAY_US, PartitionedWriter, WrittenFile, dt_of
 from aiops.schema import AnomalyRow, SessionRow, TemplateWindowRow, arrow_schema, rows_to_table
@@ -205,6 +208,43 @@ def load_sequence_state(path: str) -> dict:
         return pickle.loads(fh.read())
 
 
+class SessionSpool:
+    """The keyed events of one work unit, spooled to a staged Arrow stream instead of held in memory."""
+
+    def __init__(self, staging: str):
+        self.path = FileSystems.join(staging, "session_parts", f"{uuid.uuid4().hex}.arrows")
+        self.services: set[str] = set()
+        self._fh: BinaryIO | None = None
+        self._writer: pa.ipc.RecordBatchStreamWriter | None = None
+
+    def write(self, parts: pa.Table) -> None:
+        if not parts.num_rows:
+            return
+        if self._writer is None:
+            self._fh = FileSystems.create(self.path, compression_type="uncompressed")
+            self._writer = pa.ipc.new_stream(self._fh, PARTS_SCHEMA, options=pa.ipc.IpcWriteOptions(compression="lz4"))
+        self._writer.write_table(parts)
+        self.services.update(pc.unique(parts.column("service")).to_pylist())
+
+    def close(self) -> list[tuple[str, str]]:
+        """(service, path) for every service with keyed events in this unit."""
+        if self._writer is None or self._fh is None:
+            return []
+        self._writer.close()
+        self._fh.close()
+        return [(svc, self.path) for svc in sorted(self.services)]
+
+
+def read_parts(service: str, paths) -> list[pa.Table]:
+    """The spooled parts of one service, one table per spool file."""
+    out = []
+    for path in paths:
+        with FileSystems.open(path, compression_type="uncompressed") as fh:
+            table = pa.ipc.open_stream(fh).read_all()
+        out.append(table.filter(pc.equal(table.column("service"), service)))
+    return out
+
+
 class ScoreSessionsFn(beam.DoFn):
     """All sessions of one service: fit (with the persisted prior), score, persist the model."""
 
@@ -241,7 +281,7 @@ class ScoreSessionsFn(beam.DoFn):
 
 
 class ScoreSessions(beam.PTransform):
-    """(service, {session_id: [parts]}) -> AnomalyRow (sequence); tagged ``written`` (sessions table, models)."""
+    """(service, spool path of its parts) -> AnomalyRow (sequence); tagged ``written`` (sessions table, models)."""
 
     def __init__(self, ctx: AnomalyContext):
         super().__init__()
@@ -252,7 +292,7 @@ class ScoreSessions(beam.PTransform):
         scored = (
             parts
             | "GroupSessionsByService" >> beam.GroupByKey()
-            | "SummariseSessions" >> beam.Map(lambda kv: (kv[0], summarise_all(kv[1])))
+            | "SummariseSessions" >> beam.Map(lambda kv: (kv[0], summarise_all(read_parts(kv[0], kv[1]))))
             | "ScoreSessions" >> beam.ParDo(ScoreSessionsFn(ctx)).with_outputs("written", main="found")
         )
         return scored.found, scored.written

@@ -33,6 +33,7 @@ from aiops.parquet_io import PartitionedWriter, WrittenFile
 from aiops.schema import Event, arrow_schema
 from aiops.templating.learner import Observation, TemplateConfig, learn
 from aiops.templating.store import FileTemplateStore
+from transforms.anomalies import SessionSpool
 from transforms.parse import work_units
 
 EVENT_SCHEMA = arrow_schema(Event)
@@ -154,7 +155,7 @@ class ApplyTemplatesFn(beam.DoFn):
         writer = PartitionedWriter(FileSystems.join(self.staging, "events"), uuid.uuid4().hex, "event_time", "events", EVENT_SCHEMA)
         partials: dict[tuple[str, int], KpiAccumulator] = {}
         windows: WindowPartials = {}
-        sessions: dict[tuple[str, str], list] = {}
+        sessions = SessionSpool(self.staging) if self.session_key is not None else None
         pending: list[pa.Table] = []
         pending_rows = 0
         for staged_path in unit:
@@ -170,19 +171,16 @@ class ApplyTemplatesFn(beam.DoFn):
                     if pending_rows >= PARTIALS_ROWS:
                         self._partials(windows, pending)
                         pending, pending_rows = [], 0
-                    if self.session_key is not None:
-                        for skey, parts in session_parts(events, self.session_key).items():
-                            sessions.setdefault(skey, []).extend(parts)
+                    if sessions is not None and self.session_key is not None:
+                        sessions.write(session_parts(events, self.session_key))
         self._partials(windows, pending)
         for written in writer.close():
             yield beam.pvalue.TaggedOutput("written", written)
         for wkey, per_template in windows.items():
             yield beam.pvalue.TaggedOutput("template_partials", (wkey, per_template))
-        by_service: dict[str, dict[str, list]] = {}
-        for (svc, session), parts in sessions.items():
-            by_service.setdefault(svc, {})[session] = parts
-        for svc, per_key in by_service.items():  # one element per service: sessions are many and small
-            yield beam.pvalue.TaggedOutput("session_parts", (svc, per_key))
+        if sessions is not None:  # (service, spool path): the parts stay on disk until scoring
+            for svc_path in sessions.close():
+                yield beam.pvalue.TaggedOutput("session_parts", svc_path)
         yield from partials.items()
 
 

@@ -52,6 +52,10 @@ MASKS: tuple[tuple[str, str], ...] = (
     ("hex", rf"\b0[xX]{_HEX}+\b"),
     # identifiers like blk_-123, attempt_1445_0020_m_000000_0, DFSClient_NONMAPREDUCE_15_1
     ("idnum", r"\b[A-Za-z][A-Za-z0-9_]*_-?\d+(?:_[A-Za-z]?\d+)*\b"),
+    # generated ids: a short prefix, "_", then letters and digits with a digit in them (ch_69f2724e8244, txn_8KqZ2x)
+    ("prefixedid", r"\b[A-Za-z]{1,8}_[A-Za-z0-9]*\d[A-Za-z0-9]*\b"),
+    # an upper-case letter code and 5+ digits: R373813, INC0012345
+    ("codeid", r"\b[A-Z]{1,4}\d{5,}\b"),
     ("size", rf"\b\d+(?:\.\d+)?{_UNITS}\b"),
     ("percent", r"\b\d+(?:\.\d+)?%"),
     ("signed", r"\B[-+]\d+(?:\.\d+)?\b"),
