@@ -208,6 +208,9 @@ def load_sequence_state(path: str) -> dict:
         return pickle.loads(fh.read())
 
 
+SESSION_ROWS_CHUNK = 32_768
+
+
 class SessionSpool:
     """The keyed events of one work unit, spooled to a staged Arrow stream instead of held in memory."""
 
@@ -274,7 +277,9 @@ class ScoreSessionsFn(beam.DoFn):
         # Written here, not emitted: sessions are many, and per-element hand-offs would cost more than scoring.
         writer = PartitionedWriter(FileSystems.join(self.ctx.staging, "sessions"), uuid.uuid4().hex, "first_time",
                                    "sessions", arrow_schema(SessionRow))
-        writer.write(rows_to_table(SessionRow, session_rows(service, sessions, scores, self.ctx.run_id)))
+        for i in range(0, len(sessions), SESSION_ROWS_CHUNK):  # row objects for a chunk at a time
+            chunk = slice(i, i + SESSION_ROWS_CHUNK)
+            writer.write(rows_to_table(SessionRow, session_rows(service, sessions[chunk], scores[chunk], self.ctx.run_id)))
         for written in writer.close():
             yield beam.pvalue.TaggedOutput("written", written)
         yield from sequence_findings(service, sessions, scores, self.ctx.window_us, self.ctx.config, self.ctx.run_id)

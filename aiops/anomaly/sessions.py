@@ -94,17 +94,19 @@ def summarise_all(chunks) -> list[SessionSummary]:
     if not tables:
         return []
     parts = pa.concat_tables(tables).combine_chunks()
+    del tables
     parts = parts.take(pc.sort_indices(parts, [("session_id", "ascending"), ("event_time", "ascending"),
                                               ("source", "ascending"), ("line_no", "ascending")]))
-    ids = parts.column("session_id").combine_chunks()
+    ids, tids, times = (parts.column(c).combine_chunks() for c in ("session_id", "template_id", "event_time"))
+    del parts  # only these three columns are needed from here on
     id_codes = np.asarray(ids.dictionary_encode().indices)
     starts = np.concatenate([[0], np.flatnonzero(np.diff(id_codes)) + 1])
     ends = np.concatenate([starts[1:], [len(id_codes)]])
-    tids = parts.column("template_id").combine_chunks().dictionary_encode()
+    tids = tids.dictionary_encode()
     names = tids.dictionary.to_pylist()  # each id string once: every tuple shares these objects
     seq = [names[i] for i in np.asarray(tids.indices).tolist()]
-    times = np.asarray(parts.column("event_time").combine_chunks())
-    firsts, lasts = times[starts].tolist(), times[ends - 1].tolist()
+    t = np.asarray(times)
+    firsts, lasts = t[starts].tolist(), t[ends - 1].tolist()
     id_list = ids.take(pa.array(starts)).to_pylist()
     return [SessionSummary(sid, lo, hi, tuple(seq[a:b]))
             for sid, lo, hi, a, b in zip(id_list, firsts, lasts, starts.tolist(), ends.tolist(), strict=True)]
