@@ -96,3 +96,25 @@ def test_open_flags_and_sequence_windows() -> None:
     assert [(r.window_start, r.kind, r.template_id, r.observed, r.expected) for r in rows] == [
         (10 * 60_000_000, "sequence", "b", 4.0, 0.0)]
     assert rows[0].detail == "4 of 5 sessions ending here are unusual, e.g. s10: skipped step: b"
+
+
+def test_session_table_rows() -> None:
+    import datetime as dt
+
+    from aiops.anomaly.sessions import session_table
+    from aiops.schema import SessionRow, arrow_schema
+
+    s = [SessionSummary("s1", T0, T0 + 2_000_000, ("a", "b", "a")), SessionSummary("s2", T0 + 1, T0 + 1, ("c",))]
+    scores = [(7.123456, "skipped step: b", "b"), (0.0, None, None)]
+    table = session_table("svc", s, scores, "r9")
+    assert table.schema == arrow_schema(SessionRow)
+    utc = dt.UTC
+    assert table.to_pylist() == [
+        {"session_id": "s1", "service": "svc", "first_time": dt.datetime(2026, 11, 22, tzinfo=utc),
+         "last_time": dt.datetime(2026, 11, 22, 0, 0, 2, tzinfo=utc), "events": 3, "distinct_templates": 2,
+         "score": 7.1235, "is_anomaly": True, "reason": "skipped step: b", "run_id": "r9"},
+        {"session_id": "s2", "service": "svc", "first_time": dt.datetime(2026, 11, 22, 0, 0, 0, 1, tzinfo=utc),
+         "last_time": dt.datetime(2026, 11, 22, 0, 0, 0, 1, tzinfo=utc), "events": 1, "distinct_templates": 1,
+         "score": 0.0, "is_anomaly": False, "reason": None, "run_id": "r9"},
+    ]
+    assert session_table("svc", [], [], "r9").num_rows == 0

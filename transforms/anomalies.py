@@ -30,7 +30,7 @@ from apache_beam.metrics import Metrics
 from aiops.anomaly.config import AnomalyConfig
 from aiops.anomaly.grid import assemble
 from aiops.anomaly.partials import merge_partials, to_rows
-from aiops.anomaly.sessions import PARTS_SCHEMA, open_flags, sequence_findings, session_rows, summarise_all
+from aiops.anomaly.sessions import PARTS_SCHEMA, open_flags, sequence_findings, session_table, summarise_all
 from aiops.anomaly.windows import score_service
 from aiops.parquet_io import DAY_US, PartitionedWriter, WrittenFile, dt_of
 from aiops.schema import AnomalyRow, SessionRow, TemplateWindowRow, arrow_schema, rows_to_table
@@ -277,9 +277,9 @@ class ScoreSessionsFn(beam.DoFn):
         # Written here, not emitted: sessions are many, and per-element hand-offs would cost more than scoring.
         writer = PartitionedWriter(FileSystems.join(self.ctx.staging, "sessions"), uuid.uuid4().hex, "first_time",
                                    "sessions", arrow_schema(SessionRow))
-        for i in range(0, len(sessions), SESSION_ROWS_CHUNK):  # row objects for a chunk at a time
+        for i in range(0, len(sessions), SESSION_ROWS_CHUNK):  # a chunk at a time: bounded extra memory
             chunk = slice(i, i + SESSION_ROWS_CHUNK)
-            writer.write(rows_to_table(SessionRow, session_rows(service, sessions[chunk], scores[chunk], self.ctx.run_id)))
+            writer.write(session_table(service, sessions[chunk], scores[chunk], self.ctx.run_id))
         for written in writer.close():
             yield beam.pvalue.TaggedOutput("written", written)
         yield from sequence_findings(service, sessions, scores, self.ctx.window_us, self.ctx.config, self.ctx.run_id)

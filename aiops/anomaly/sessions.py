@@ -22,9 +22,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aiops.anomaly.config import AnomalyConfig
-from aiops.schema import AnomalyRow, Event, SessionRow, TimestampUs
+from aiops.schema import AnomalyRow, Event, SessionRow, TimestampUs, arrow_schema
 
 DEFAULT_SESSION_KEY = "trace_id"
+_SESSION_SCHEMA = arrow_schema(SessionRow)
+_TIMESTAMP = _SESSION_SCHEMA.field("first_time").type
 _KEY_COLUMNS = tuple(f for f, t in Event.__annotations__.items() if "str" in str(t) and f not in ("params",))
 
 
@@ -119,17 +121,30 @@ def open_flags(sessions: list[SessionSummary], margin_us: float) -> list[bool]:
     """
     if not sessions:
         return []
-    lo = min(s.first_time for s in sessions)
-    hi = max(s.last_time for s in sessions)
-    return [s.first_time - lo < margin_us or hi - s.last_time < margin_us for s in sessions]
+    times = np.array([(s.first_time, s.last_time) for s in sessions], np.int64)
+    cut = (times[:, 0] - times[:, 0].min() < margin_us) | (times[:, 1].max() - times[:, 1] < margin_us)
+    return cut.tolist()
 
 
-def session_rows(service: str, sessions: list[SessionSummary], scores, run_id: str) -> list[SessionRow]:
-    return [
-        SessionRow(s.session_id, service, TimestampUs(s.first_time), TimestampUs(s.last_time), len(s.templates),
-                   len(set(s.templates)), round(float(score), 4), reason is not None, reason, run_id)
-        for s, (score, reason, _) in zip(sessions, scores, strict=True)
-    ]
+def session_table(service: str, sessions: list[SessionSummary], scores, run_id: str) -> pa.Table:
+    """The ``sessions`` table rows (``SessionRow`` schema) of scored sessions, built column by column."""
+    n = len(sessions)
+    times = np.array([(s.first_time, s.last_time) for s in sessions], np.int64).reshape(n, 2)
+    reasons = [reason for _, reason, _ in scores]
+    columns = {
+        "session_id": pa.array([s.session_id for s in sessions], pa.string()),
+        "service": pa.array([service] * n, pa.string()),
+        "first_time": pa.array(times[:, 0]).cast(_TIMESTAMP),
+        "last_time": pa.array(times[:, 1]).cast(_TIMESTAMP),
+        "events": pa.array([len(s.templates) for s in sessions], pa.int64()),
+        "distinct_templates": pa.array([len(set(s.templates)) for s in sessions], pa.int64()),
+        "score": pa.array(np.round(np.array([score for score, _, _ in scores], np.float64), 4)),
+        "is_anomaly": pa.array([r is not None for r in reasons], pa.bool_()),
+        "reason": pa.array(reasons, pa.string()),
+        "run_id": pa.array([run_id] * n, pa.string()),
+    }
+    return pa.table([columns[name].cast(field.type) for name, field in zip(_SESSION_SCHEMA.names, _SESSION_SCHEMA,
+                                                                            strict=True)], schema=_SESSION_SCHEMA)
 
 
 def sequence_findings(service: str, sessions: list[SessionSummary], scores, window_us: int, cfg: AnomalyConfig,
