@@ -7,9 +7,13 @@ For each size (default 1M and 2M lines) it generates the seeded sample (24 rotat
   as a subprocess, measuring wall-clock lines/s (``lines_read`` of the run manifest / wall time,
   start-up included) and the peak RSS of the whole process tree (psutil, polled every 0.2 s,
   RSS of the process plus all its children summed);
+* runs the same job again with ``--session_key none --llm none`` ("core": read, parse, template,
+  KPIs, window scoring and Parquet, without session scoring and the summaries step), to show what
+  those two steps cost;
 * runs ``bench/drain_loop.py`` (one process, drain3 with an explicit config) over the same files.
 
-Prints one table: size, job lines/s, drain loop lines/s, ratio job/drain, job peak RSS MiB.
+Prints one table: size, lines/s and peak RSS MiB of the job and of the core job, drain loop
+lines/s, and the ratios job/drain and core/drain.
 
 Example::
 
@@ -79,31 +83,36 @@ def bench_size(work: Path, size: int, workers: int) -> dict[str, float]:
         f"[{size:,}] generated {gt.total_lines:,} lines in {len(gt.files)} files in {gen_s:.1f}s", flush=True
     )
     glob_ = f"{logs}/*/*"
-    cmd = [*aiops_command(), "batch", "--input", glob_, "--output", str(out), "--no-validate"]
-    cmd += ["--direct_num_workers", str(workers)]
-    rc, wall, peak, output = run_measured(cmd)
-    if rc != 0:
-        print(output[-4000:])
-        raise SystemExit(f"batch job failed with exit {rc}: {' '.join(cmd)}")
-    manifest = json.loads(max((out / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime).read_text())
-    lines = int(manifest["lines_read"])
-    print(f"[{size:,}] job: {lines:,} lines in {wall:.1f}s, peak RSS {peak / 2**20:,.0f} MiB", flush=True)
+    result: dict[str, float] = {"size": size, "generate_s": gen_s}
+    for label, extra in (("job", []), ("core", ["--session_key", "none", "--llm", "none"])):
+        shutil.rmtree(out, ignore_errors=True)
+        cmd = [*aiops_command(), "batch", "--input", glob_, "--output", str(out), "--no-validate", *extra]
+        cmd += ["--direct_num_workers", str(workers)]
+        rc, wall, peak, output = run_measured(cmd)
+        if rc != 0:
+            print(output[-4000:])
+            raise SystemExit(f"batch job failed with exit {rc}: {' '.join(cmd)}")
+        manifest = json.loads(max((out / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime).read_text())
+        lines = int(manifest["lines_read"])
+        print(f"[{size:,}] {label}: {lines:,} lines in {wall:.1f}s, peak RSS {peak / 2**20:,.0f} MiB", flush=True)
+        result.update({"lines": lines, f"{label}_s": wall, f"{label}_lps": lines / wall,
+                       f"{label}_peak_mib": peak / 2**20})
     rc, dwall, dpeak, dout = run_measured([sys.executable, str(ROOT / "bench" / "drain_loop.py"), glob_])
     if rc != 0:
         raise SystemExit(f"drain loop failed: {dout[-2000:]}")
     drain = json.loads(dout.strip().splitlines()[-1])
     print(f"[{size:,}] drain loop: {drain['lines']:,} lines in {drain['seconds']:.1f}s", flush=True)
-    return {
-        "size": size, "lines": lines, "generate_s": gen_s, "job_s": wall, "job_lps": lines / wall,
-        "drain_lps": drain["lines_per_s"], "job_peak_mib": peak / 2**20, "drain_peak_mib": dpeak / 2**20,
-    }  # fmt: skip
+    result.update({"drain_lps": drain["lines_per_s"], "drain_peak_mib": dpeak / 2**20})
+    return result
 
 
 def table(results: list[dict[str, float]]) -> str:
-    head = ["size", "lines", "job s", "job lines/s", "drain lines/s", "ratio", "job peak RSS MiB"]
+    head = ["size", "lines", "job s", "job lines/s", "job RSS MiB", "core s", "core lines/s", "core RSS MiB",
+            "drain lines/s", "job/drain", "core/drain"]
     rows = [
-        [f"{r['size']:,}", f"{r['lines']:,}", f"{r['job_s']:.1f}", f"{r['job_lps']:,.0f}",
-         f"{r['drain_lps']:,.0f}", f"{r['job_lps'] / r['drain_lps']:.2f}", f"{r['job_peak_mib']:,.0f}"]
+        [f"{r['size']:,}", f"{r['lines']:,}", f"{r['job_s']:.1f}", f"{r['job_lps']:,.0f}", f"{r['job_peak_mib']:,.0f}",
+         f"{r['core_s']:.1f}", f"{r['core_lps']:,.0f}", f"{r['core_peak_mib']:,.0f}", f"{r['drain_lps']:,.0f}",
+         f"{r['job_lps'] / r['drain_lps']:.2f}", f"{r['core_lps'] / r['drain_lps']:.2f}"]
         for r in results
     ]  # fmt: skip
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
@@ -131,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(results))
     print(
-        f"(job: whole `aiops batch` process tree, {a.workers} workers, start-up included; ratio = job/drain)"
+        f"(job: whole `aiops batch` process tree, {a.workers} workers, start-up included; core: the same with"
+        " --session_key none --llm none; RSS: peak of the process tree)"
     )
     if a.keep:
         (a.keep / "bench.json").write_text(json.dumps(results, indent=2) + "\n")

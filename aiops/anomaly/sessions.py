@@ -95,12 +95,13 @@ def summarise_all(chunks) -> list[SessionSummary]:
     tables = [t for t in chunks if t.num_rows]
     if not tables:
         return []
-    parts = pa.concat_tables(tables).combine_chunks()
+    parts = pa.concat_tables(tables)
     del tables
-    parts = parts.take(pc.sort_indices(parts, [("session_id", "ascending"), ("event_time", "ascending"),
-                                              ("source", "ascending"), ("line_no", "ascending")]))
-    ids, tids, times = (parts.column(c).combine_chunks() for c in ("session_id", "template_id", "event_time"))
-    del parts  # only these three columns are needed from here on
+    order = pc.sort_indices(parts, [("session_id", "ascending"), ("event_time", "ascending"),
+                                    ("source", "ascending"), ("line_no", "ascending")])
+    # Only three columns are needed in order: taking just those keeps the peak near one copy of the parts.
+    ids, tids, times = (parts.column(c).take(order).combine_chunks() for c in ("session_id", "template_id", "event_time"))
+    del parts, order
     id_codes = np.asarray(ids.dictionary_encode().indices)
     starts = np.concatenate([[0], np.flatnonzero(np.diff(id_codes)) + 1])
     ends = np.concatenate([starts[1:], [len(id_codes)]])
