@@ -74,8 +74,14 @@ def test_session_key_column_or_regex_and_ordering() -> None:
     unit2 = pa.Table.from_pylist([{"service": "svc", "session_id": "s1", "event_time": 1, "source": "a.log",
                                    "line_no": ln, "template_id": t} for ln, t in ((9, "t2"), (2, "t1"))],
                                  schema=PARTS_SCHEMA)
-    assert summarise_all([unit1, PARTS_SCHEMA.empty_table(), unit2]) == [
-        SessionSummary("s0", 7, 7, ("t1",)), SessionSummary("s1", 1, 5, ("t1", "t2", "t3"))]
+    # same time in two files: file name, then line, decides (b.log line 1 after a.log line 9)
+    unit3 = pa.Table.from_pylist([{"service": "svc", "session_id": "s2", "event_time": 3, "source": src,
+                                   "line_no": ln, "template_id": t} for src, ln, t in (("b.log", 1, "tb"),
+                                                                                      ("a.log", 9, "ta"))],
+                                 schema=PARTS_SCHEMA)
+    assert summarise_all([unit1, PARTS_SCHEMA.empty_table(), unit2, unit3]) == [
+        SessionSummary("s0", 7, 7, ("t1",)), SessionSummary("s1", 1, 5, ("t1", "t2", "t3")),
+        SessionSummary("s2", 3, 3, ("ta", "tb"))]
     assert summarise_all([]) == []
 
 

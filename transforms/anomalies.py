@@ -227,7 +227,7 @@ class SessionSpool:
             self._fh = FileSystems.create(self.path, compression_type="uncompressed")
             self._writer = pa.ipc.new_stream(self._fh, PARTS_SCHEMA, options=pa.ipc.IpcWriteOptions(compression="lz4"))
         self._writer.write_table(parts)
-        self.services.update(pc.unique(parts.column("service")).to_pylist())
+        self.services.update(parts.column("service").combine_chunks().dictionary.to_pylist())
 
     def close(self) -> list[tuple[str, str]]:
         """(service, path) for every service with keyed events in this unit."""
@@ -244,7 +244,7 @@ def read_parts(service: str, paths) -> list[pa.Table]:
     for path in paths:
         with FileSystems.open(path, compression_type="uncompressed") as fh:
             table = pa.ipc.open_stream(fh).read_all()
-        out.append(table.filter(pc.equal(table.column("service"), service)))
+        out.append(table.filter(pc.equal(table.column("service").cast(pa.string()), service)))
     return out
 
 

@@ -61,23 +61,38 @@ class SessionKey:
 
 
 # One row per keyed event; sessions are merged across work units by (key, time, source, line_no).
-PARTS_SCHEMA = pa.schema([("service", pa.string()), ("session_id", pa.string()), ("event_time", pa.int64()),
-                          ("source", pa.string()), ("line_no", pa.int64()), ("template_id", pa.string())])
+# Strings are dictionary-encoded: a session's id, its file and its templates repeat on every event.
+_DICT = pa.dictionary(pa.int32(), pa.string())
+PARTS_SCHEMA = pa.schema([("service", _DICT), ("session_id", _DICT), ("event_time", pa.int64()),
+                          ("source", _DICT), ("line_no", pa.int64()), ("template_id", _DICT)])
 
 
 def session_parts(events: pa.Table, key: SessionKey) -> pa.Table:
     """The keyed events of one batch as a compact table (``PARTS_SCHEMA``); keyless events dropped.
 
-    Columnar on purpose: a Python tuple per event costs ~250 bytes, these rows ~40.
+    Columnar and dictionary-encoded on purpose: a Python tuple per event costs ~250 bytes, these rows ~30.
     """
     keys = key.extract(events)
     mask = pc.is_valid(keys)
     if not pc.any(mask).as_py():
         return PARTS_SCHEMA.empty_table()
     sub = events.filter(mask)
-    return pa.table([sub.column("service"), pc.filter(keys, mask), sub.column("event_time").cast(pa.int64()),
-                     sub.column("source"), sub.column("line_no").cast(pa.int64()), sub.column("template_id")],
+    columns = [sub.column("service"), pc.filter(keys, mask), sub.column("event_time").cast(pa.int64()),
+               sub.column("source"), sub.column("line_no").cast(pa.int64()), sub.column("template_id")]
+    return pa.table([pc.dictionary_encode(c) if f.type == _DICT else c for c, f in zip(columns, PARTS_SCHEMA,
+                                                                                      strict=True)],
                     schema=PARTS_SCHEMA)
+
+
+def _ranks(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """(rank of each row's value in the sorted distinct values, those sorted values) of a dictionary column."""
+    arr = column.combine_chunks()
+    if not isinstance(arr, pa.DictionaryArray):
+        arr = pc.dictionary_encode(arr)
+    order = np.asarray(pc.sort_indices(arr.dictionary))
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[np.asarray(arr.indices)], arr.dictionary.take(pa.array(order))
 
 
 class SessionSummary(NamedTuple):
@@ -95,22 +110,24 @@ def summarise_all(chunks) -> list[SessionSummary]:
     tables = [t for t in chunks if t.num_rows]
     if not tables:
         return []
-    parts = pa.concat_tables(tables)
+    parts = pa.concat_tables(tables).unify_dictionaries()
     del tables
-    order = pc.sort_indices(parts, [("session_id", "ascending"), ("event_time", "ascending"),
-                                    ("source", "ascending"), ("line_no", "ascending")])
-    # Only three columns are needed in order: taking just those keeps the peak near one copy of the parts.
-    ids, tids, times = (parts.column(c).take(order).combine_chunks() for c in ("session_id", "template_id", "event_time"))
-    del parts, order
-    id_codes = np.asarray(ids.dictionary_encode().indices)
-    starts = np.concatenate([[0], np.flatnonzero(np.diff(id_codes)) + 1])
-    ends = np.concatenate([starts[1:], [len(id_codes)]])
-    tids = tids.dictionary_encode()
-    names = tids.dictionary.to_pylist()  # each id string once: every tuple shares these objects
-    seq = [names[i] for i in np.asarray(tids.indices).tolist()]
-    t = np.asarray(times)
-    firsts, lasts = t[starts].tolist(), t[ends - 1].tolist()
-    id_list = ids.take(pa.array(starts)).to_pylist()
+    # Sort on integer ranks (distinct values sorted once), not on the strings of every row.
+    ids, id_values = _ranks(parts.column("session_id"))
+    sources, _ = _ranks(parts.column("source"))
+    tids, names_sorted = _ranks(parts.column("template_id"))
+    times = np.asarray(parts.column("event_time").combine_chunks())
+    line_nos = np.asarray(parts.column("line_no").combine_chunks())
+    del parts
+    order = np.lexsort((line_nos, sources, times, ids))
+    ids, tids, times = ids[order], tids[order], times[order]
+    del order, sources, line_nos
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(ids)) + 1])
+    ends = np.concatenate([starts[1:], [len(ids)]])
+    names = names_sorted.to_pylist()  # each id string once: every tuple shares these objects
+    seq = [names[i] for i in tids.tolist()]
+    firsts, lasts = times[starts].tolist(), times[ends - 1].tolist()
+    id_list = id_values.take(pa.array(ids[starts])).to_pylist()
     return [SessionSummary(sid, lo, hi, tuple(seq[a:b]))
             for sid, lo, hi, a, b in zip(id_list, firsts, lasts, starts.tolist(), ends.tolist(), strict=True)]
 
