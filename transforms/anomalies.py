@@ -244,7 +244,7 @@ def read_parts(service: str, paths) -> list[pa.Table]:
     for path in paths:
         with FileSystems.open(path, compression_type="uncompressed") as fh:
             table = pa.ipc.open_stream(fh).read_all()
-        out.append(table.filter(pc.equal(table.column("service").cast(pa.string()), service)))
+        out.append(table.filter(pc.equal(table.column("service"), service)))
     return out
 
 

@@ -124,8 +124,8 @@ def summarise_all(chunks) -> list[SessionSummary]:
     del order, sources, line_nos
     starts = np.concatenate([[0], np.flatnonzero(np.diff(ids)) + 1])
     ends = np.concatenate([starts[1:], [len(ids)]])
-    names = names_sorted.to_pylist()  # each id string once: every tuple shares these objects
-    seq = [names[i] for i in tids.tolist()]
+    # each id string once (an object array): every tuple shares these objects
+    seq = np.array(names_sorted.to_pylist(), dtype=object)[tids].tolist()
     firsts, lasts = times[starts].tolist(), times[ends - 1].tolist()
     id_list = id_values.take(pa.array(ids[starts])).to_pylist()
     return [SessionSummary(sid, lo, hi, tuple(seq[a:b]))
@@ -139,21 +139,23 @@ def open_flags(sessions: list[SessionSummary], margin_us: float) -> list[bool]:
     """
     if not sessions:
         return []
-    times = np.array([(s.first_time, s.last_time) for s in sessions], np.int64)
-    cut = (times[:, 0] - times[:, 0].min() < margin_us) | (times[:, 1].max() - times[:, 1] < margin_us)
+    firsts = np.fromiter((s.first_time for s in sessions), np.int64, len(sessions))
+    lasts = np.fromiter((s.last_time for s in sessions), np.int64, len(sessions))
+    cut = (firsts - firsts.min() < margin_us) | (lasts.max() - lasts < margin_us)
     return cut.tolist()
 
 
 def session_table(service: str, sessions: list[SessionSummary], scores, run_id: str) -> pa.Table:
     """The ``sessions`` table rows (``SessionRow`` schema) of scored sessions, built column by column."""
     n = len(sessions)
-    times = np.array([(s.first_time, s.last_time) for s in sessions], np.int64).reshape(n, 2)
+    firsts = np.fromiter((s.first_time for s in sessions), np.int64, n)
+    lasts = np.fromiter((s.last_time for s in sessions), np.int64, n)
     reasons = [reason for _, reason, _ in scores]
     columns = {
         "session_id": pa.array([s.session_id for s in sessions], pa.string()),
         "service": pa.array([service] * n, pa.string()),
-        "first_time": pa.array(times[:, 0]).cast(_TIMESTAMP),
-        "last_time": pa.array(times[:, 1]).cast(_TIMESTAMP),
+        "first_time": pa.array(firsts).cast(_TIMESTAMP),
+        "last_time": pa.array(lasts).cast(_TIMESTAMP),
         "events": pa.array([len(s.templates) for s in sessions], pa.int64()),
         "distinct_templates": pa.array([len(set(s.templates)) for s in sessions], pa.int64()),
         "score": pa.array(np.round(np.array([score for score, _, _ in scores], np.float64), 4)),
