@@ -3,7 +3,13 @@
 Beam's local FnApiRunner hands each worker a fixed share of a stage's input up
 front, so one worker can end up with the big files while the other idles. When
 the job knows how many local workers there are, it packs files (and later the
-staged files) into that many bins of similar estimated size.
+staged files) into that many bins of similar estimated cost.
+
+Parsing costs mostly per line (one parser call each) and a little per byte, so a file's
+cost is estimated from its size and the density of its head (:func:`parse_cost`): a file
+of short lines costs more than a file of the same size with long ones. Measured on the
+generated sample, ~4 µs per line plus ~0.025 µs per byte, so one line weighs as much as
+``BYTES_PER_LINE`` bytes.
 
 Example::
 
@@ -12,6 +18,8 @@ Example::
     [['a', 'd'], ['b', 'c']]
     >>> estimated_size("x.log.gz", 100)
     600
+    >>> parse_cost(1000, lines_per_byte=0.01, expansion=1.0)  # 10 lines of 100 bytes
+    2600
 """
 
 from __future__ import annotations
@@ -29,6 +37,20 @@ def estimated_size(path: str, size: int) -> int:
         if path.lower().endswith(ext):
             return size * ratio
     return size
+
+
+BYTES_PER_LINE = 160  # the parse cost of one line, in bytes read
+
+
+def parse_cost(stored_bytes: int, lines_per_byte: float | None = None, expansion: float | None = None,
+               path: str = "") -> int:
+    """Relative parse cost of ``stored_bytes`` of a file: its lines weighted by BYTES_PER_LINE, plus its bytes.
+
+    Without a measured density (head unreadable), the uncompressed size alone, estimated by extension.
+    """
+    if lines_per_byte is None or expansion is None:
+        return estimated_size(path, stored_bytes)
+    return round(stored_bytes * (lines_per_byte * BYTES_PER_LINE + expansion))
 
 
 def pack(items: Sequence[tuple[Hashable, int]], bins: int) -> list[list]:

@@ -142,6 +142,29 @@ def _decompressor(path: str):
     return _Plain(), ""
 
 
+class Density(NamedTuple):
+    """What the head of a file (or range) holds per stored byte: for balancing work, never accounting."""
+
+    lines_per_byte: float  # physical lines per stored (possibly compressed) byte
+    expansion: float  # uncompressed bytes per stored byte
+
+
+def sample_density(path: str, start: int = 0, nbytes: int = 1 << 16) -> Density | None:
+    """Lines and uncompressed bytes per stored byte in the first ``nbytes`` at ``start``; None if unreadable."""
+    dec, _ = _decompressor(path)
+    try:
+        with FileSystems.open(path, compression_type="uncompressed") as fh:
+            if start:
+                fh.seek(start)
+            block = fh.read(nbytes)
+        data = dec.decompress(block)
+    except (*_DECOMPRESS_ERRORS, BeamIOError):
+        return None
+    if not block or not data:
+        return None
+    return Density(data.count(b"\n") / len(block), len(data) / len(block))
+
+
 def read_lines(path: str, progress=None, start: int = 0, end: int | None = None) -> Iterator[bytes | Truncated]:
     """Yield the physical lines of a file (without ``\\n`` / ``\\r\\n``).
 

@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from aiops.balance import estimated_size, pack
+from aiops.balance import pack, parse_cost
 from aiops.formats.library import FormatEntry, FormatLibrary
 from aiops.formats.pattern import PatternError, compile_format
 from aiops.parquet_io import PartitionedWriter, WrittenFile
@@ -53,7 +53,7 @@ from aiops.schema import (
     arrow_schema,
     rows_to_table,
 )
-from aiops.sources import InputFile
+from aiops.sources import InputFile, sample_density
 from aiops.splitting import DEFAULT_CHUNK_BYTES, split_input
 from aiops.templating.masking import mask_array
 
@@ -245,6 +245,13 @@ class ParseFileFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput("format_samples", (f.path, parser.fallback_sample))
 
 
+def _file_cost(f: InputFile) -> int:
+    """Estimated parse cost of a file or range, from its size and the density of its head."""
+    density = sample_density(f.path, f.start)
+    stored = (f.end or f.size) - f.start
+    return parse_cost(stored, *density, path=f.path) if density else parse_cost(stored, path=f.path)
+
+
 class ParseLogs(beam.PTransform):
     """PCollection[InputFile] -> tagged outputs: main (observations), staged (path, rows), written, stats,
     format_samples (path, lines)."""
@@ -257,7 +264,7 @@ class ParseLogs(beam.PTransform):
         cfg = self.config
         parts = files | "SplitLargeFiles" >> beam.FlatMap(lambda f: split_input(f, cfg.format, cfg.split_bytes))
         return (
-            work_units(parts, cfg.bins, lambda f: estimated_size(f.path, (f.end or f.size) - f.start), "Files")
+            work_units(parts, cfg.bins, _file_cost, "Files")
             | "SpreadFiles" >> beam.Reshuffle()
             | "ParseFiles" >> beam.ParDo(ParseFileFn(self.config)).with_outputs(
                 "staged", "written", "stats", "format_samples", main="observations")

@@ -100,8 +100,9 @@ WITH ev AS (
     FROM params p SEMI JOIN measures m ON p.template_id = m.template_id AND p.pos = m.pos
 ), numeric AS (
     SELECT service, win, template_id, 'x' AS kind, field, '' AS value,
-           count(*)::DOUBLE AS a, sum(ln(1 + greatest(v, 0))) AS b, sum(ln(1 + greatest(v, 0)) ^ 2) AS c
-    FROM (SELECT * FROM attrs UNION ALL SELECT * FROM measured WHERE v IS NOT NULL) GROUP BY ALL
+           count(*)::DOUBLE AS a, sum(l) AS b, sum(l * l) AS c
+    FROM (SELECT *, ln(1 + greatest(v, 0)) AS l FROM (SELECT * FROM attrs UNION ALL SELECT * FROM measured WHERE v IS NOT NULL))
+    GROUP BY service, win, template_id, kind, field, value
 ), categorical AS (
     SELECT service, win, template_id, 'c' AS kind, field, value, count(*)::DOUBLE AS a, 0.0 AS b, 0.0 AS c
     FROM (

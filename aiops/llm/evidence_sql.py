@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pyarrow as pa
+
 from aiops.llm.evidence import EvidencePack, FlaggedWindow, flagged_windows, strongest
 from aiops.schema import us_to_datetime
 
@@ -45,27 +47,68 @@ def _kpis(con, service: str, start: int, end: int, window_us: int) -> dict[str, 
     return {"window": per_window(now, windows_now), "hour_before": per_window(before, before[0] or 0)}
 
 
-def _lines(con, run_id: str, service: str, start: int, end: int, template_ids: list[str], per_template: int,
-           limit: int) -> list[dict[str, Any]]:
-    days = [_day(start), _day(max(start, end - 1))]
-    base = ("select template_id, message from events where run_id = ? and service = ? and dt between ? and ? "
-            "and epoch_us(event_time) >= ? and epoch_us(event_time) < ?")
-    args = [run_id, service, days[0], days[1], start, end]
-    out: list[dict[str, Any]] = []
-    for tid in template_ids:
-        rows = con.execute(base + " and template_id = ? order by event_time, source, line_no limit ?",
-                           [*args, tid, per_template]).fetchall()
-        out.extend({"template_id": t, "line": m[:LINE_CHARS]} for t, m in rows)
-    if not template_ids:  # service-level findings: the errors of the window, else its first lines
-        rows = con.execute(base + " order by level in ('ERROR', 'FATAL') desc, event_time, source, line_no limit ?",
-                           [*args, per_template * 2]).fetchall()
-        out.extend({"template_id": t, "line": m[:LINE_CHARS]} for t, m in rows)
-    return out[:limit]
+def _line_requests(windows: list[FlaggedWindow], tids: list[list[str]], per_template: int) -> pa.Table:
+    """One row per (window, template) whose lines a pack shows; template None: the window's errors, else first lines."""
+    rows: dict[str, list] = {"idx": [], "k": [], "service": [], "start_us": [], "end_us": [], "template_id": [], "n": []}
+    for i, (w, ids) in enumerate(zip(windows, tids, strict=True)):
+        for k, tid in enumerate(ids or [None]):
+            for col, value in zip(rows, (i, k, w.service, w.start, w.end, tid, per_template if ids else per_template * 2),
+                                  strict=True):
+                rows[col].append(value)
+    types = [pa.int64(), pa.int64(), pa.string(), pa.int64(), pa.int64(), pa.string(), pa.int64()]
+    return pa.table([pa.array(v, t) for v, t in zip(rows.values(), types, strict=True)], names=list(rows))
 
 
-def build_pack(con, run_id: str, window: FlaggedWindow, others: list[FlaggedWindow], texts: dict[str, str],
-               window_us: int, max_findings: int = 12, per_template: int = 3, max_lines: int = 15,
-               max_neighbours: int = 8) -> EvidencePack:
+def _lines(con, run_id: str, windows: list[FlaggedWindow], tids: list[list[str]], per_template: int,
+           limit: int) -> list[list[dict[str, Any]]]:
+    """Example lines of every window, in one scan of the events: per template its first lines in time order."""
+    out: list[list[dict[str, Any]]] = [[] for _ in windows]
+    if not windows:
+        return out
+    requests = _line_requests(windows, tids, per_template)
+    first, last = _day(min(w.start for w in windows)), _day(max(max(w.start, w.end - 1) for w in windows))
+    con.register("evidence_requests", requests)
+    try:
+        # Pick the lines on the narrow columns first, then read the (wide) message of those lines only.
+        rows = con.execute("""
+            with scoped as (
+                select service, template_id, level, event_time, source, line_no, epoch_us(event_time) as t
+                from events
+                where run_id = $run and dt between $first and $last and epoch_us(event_time) >= $lo
+                    and epoch_us(event_time) < $hi
+            ),
+            picked as (
+                select r.idx, r.k, s.template_id, s.source, s.line_no, row_number() over (
+                    partition by r.idx, r.k
+                    order by (r.template_id is null and s.level in ('ERROR', 'FATAL')) desc,
+                             s.event_time, s.source, s.line_no) as rn, r.n
+                from evidence_requests r
+                join scoped s on s.service = r.service and s.t >= r.start_us and s.t < r.end_us
+                    and (r.template_id is null or s.template_id = r.template_id)
+                qualify rn <= r.n
+            )
+            select p.idx, p.template_id, e.message
+            from picked p
+            join events e on e.run_id = $run and e.dt between $first and $last and e.source = p.source
+                and e.line_no = p.line_no
+            order by p.idx, p.k, p.rn
+        """, {"run": run_id, "first": first, "last": last, "lo": min(w.start for w in windows),
+              "hi": max(w.end for w in windows)}).fetchall()
+    finally:
+        con.unregister("evidence_requests")
+    for idx, t, m in rows:
+        if len(out[idx]) < limit:
+            out[idx].append({"template_id": t, "line": m[:LINE_CHARS]})
+    return out
+
+
+def pack_templates(window: FlaggedWindow, max_findings: int = 12) -> list[str]:
+    """The templates whose lines a window's pack shows: those of its strongest findings, at most 5."""
+    return list(dict.fromkeys(f.template_id for f in strongest(window.findings, max_findings) if f.template_id))[:5]
+
+
+def build_pack(con, window: FlaggedWindow, others: list[FlaggedWindow], texts: dict[str, str], window_us: int,
+               lines: list[dict[str, Any]], max_findings: int = 12, max_neighbours: int = 8) -> EvidencePack:
     top = strongest(window.findings, max_findings)
     findings = [
         {"window_start": iso(f.window_start), "kind": f.kind, "template_id": f.template_id,
@@ -73,7 +116,6 @@ def build_pack(con, run_id: str, window: FlaggedWindow, others: list[FlaggedWind
          "expected": round(f.expected, 3), "detail": f.detail}
         for f in top
     ]
-    tids = list(dict.fromkeys(f.template_id for f in top if f.template_id))[:5]
     neighbours = [
         {"service": o.service, "window_start": iso(f.window_start), "kind": f.kind, "detail": f.detail}
         for o in others if o.service != window.service
@@ -84,7 +126,7 @@ def build_pack(con, run_id: str, window: FlaggedWindow, others: list[FlaggedWind
         service=window.service, window_start=iso(window.start), window_end=iso(window.end),
         anomaly_count=len(window.findings), findings=findings,
         kpis=_kpis(con, window.service, window.start, window.end, window_us),
-        lines=_lines(con, run_id, window.service, window.start, window.end, tids, per_template, max_lines),
+        lines=lines,
         neighbours=neighbours,
     )
 
@@ -98,5 +140,7 @@ def build_packs(con, run_id: str, window_us: int, max_windows: int | None = None
     ).fetchall()
     windows = flagged_windows(rows, window_us)
     texts = dict(con.execute("select template_id, min(template) from templates group by 1").fetchall())
-    packs = [build_pack(con, run_id, w, windows, texts, window_us) for w in windows]
+    tids = [pack_templates(w) for w in windows]
+    lines = _lines(con, run_id, windows, tids, per_template=3, limit=15)
+    packs = [build_pack(con, w, windows, texts, window_us, ls) for w, ls in zip(windows, lines, strict=True)]
     return packs if max_windows is None else packs[:max_windows]
