@@ -81,3 +81,31 @@ def test_offline_summary_is_labelled_cites_the_pack_and_validates() -> None:
     resp = OfflineBackend().complete(LLMRequest("h1", "", "", evidence=pack))
     summary, problem = parse_summary(resp.text or "", {"a1"}, {pack["lines"][0]["line"]})
     assert problem is None and summary is not None and summary.title == s["title"]
+
+
+def test_evidence_lines_of_several_windows_in_one_query(tmp_path) -> None:
+    from aiops import query
+    from aiops.llm.evidence import FlaggedWindow
+    from aiops.llm.evidence_sql import _lines
+    from tests.fixtures_output import RUN, ts, write_output
+
+    con = query.connect(write_output(tmp_path))
+    windows = [
+        FlaggedWindow("api", ts("2024-05-01T10:00:00"), ts("2024-05-01T10:05:00")),
+        FlaggedWindow("db", ts("2024-05-02T09:00:00"), ts("2024-05-02T09:15:00")),
+        FlaggedWindow("api", ts("2024-05-01T10:00:00"), ts("2024-05-01T10:05:00")),
+    ]
+    # per template its first lines in time order; no template: the window's errors first, then its first lines
+    got = _lines(con, RUN, windows, [["b2", "a1"], [], []], per_template=2, limit=3)
+    assert got == [
+        [{"template_id": "b2", "line": "user bob logged in"},
+         {"template_id": "a1", "line": "GET /users took 100 ms"},
+         {"template_id": "a1", "line": "GET /users took 200 ms"}],
+        [{"template_id": "c3", "line": "connection lost to 10.0.0.1"},
+         {"template_id": "c3", "line": "connection lost to 10.0.0.2"}],
+        [{"template_id": "a1", "line": "GET /users took 100 ms"},
+         {"template_id": "a1", "line": "GET /users took 200 ms"},
+         {"template_id": "a1", "line": "GET /orders took 50 ms"}],
+    ]  # fmt: skip
+    assert _lines(con, RUN, [], [], per_template=2, limit=3) == []
+    assert _lines(con, "other-run", windows[:1], [["a1"]], per_template=2, limit=3) == [[]]
