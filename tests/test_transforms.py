@@ -9,7 +9,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from aiops.kpi import KpiAccumulator
 from aiops.parquet_io import WrittenFile
-from aiops.schema import FileStats
+from aiops.schema import FileStats, arrow_schema, rows_to_table
 from aiops.sources import expand_inputs
 from aiops.templating.learner import Observation, learn
 from transforms.kpis import ComputeKpis
@@ -107,3 +107,27 @@ def test_compute_kpis_writes_one_file_per_day(tmp_path):
     assert (row["error_rate"], row["distinct_templates"], row["new_templates"]) == (0.25, 2, 1)
     assert row["run_id"] == "r1"
     assert isinstance(WrittenFile("kpis", "", "", 0), tuple)
+
+
+def test_parquet_dictionary_only_for_columns_that_repeat(tmp_path):
+    import pyarrow.parquet as pq
+
+    from aiops.parquet_io import PartitionedWriter, dictionary_columns
+    from aiops.schema import Event
+
+    schema = arrow_schema(Event)
+    cols = dictionary_columns(schema)
+    assert "line_no" not in cols and "event_time" not in cols and "response_bytes" not in cols
+    assert {"service", "level", "template_id", "message", "params", "latency_ms"} <= set(cols)
+    writer = PartitionedWriter(str(tmp_path / "events"), "p1", "event_time", schema=schema)
+    rows = [Event(source="a.log", line_no=i, line_count=1, event_time=86_400_000_000 + i, time_source="record",
+                  service="api", host=None, level="INFO", component=None, message=f"m {i % 3}", template_id="t1",
+                  http_method=None, http_path=None, http_status=None, response_bytes=None, latency_ms=None,
+                  trace_id=None, session_id=None, template="m <*>", params=[str(i % 3)], run_id="r1")
+            for i in range(1, 101)]
+    writer.write(rows_to_table(Event, rows))
+    (written,) = writer.close()
+    meta = pq.ParquetFile(written.path).metadata.row_group(0)
+    encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)}
+    assert "RLE_DICTIONARY" in encodings["service"] and "RLE_DICTIONARY" not in encodings["line_no"]
+    assert pq.read_table(written.path).column("params").to_pylist()[:2] == [["1"], ["2"]]
