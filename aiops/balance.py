@@ -18,7 +18,7 @@ Example::
     [['a', 'd'], ['b', 'c']]
     >>> estimated_size("x.log.gz", 100)
     600
-    >>> parse_cost(1000, lines_per_byte=0.01, expansion=1.0)  # 10 lines of 100 bytes
+    >>> parse_cost("x.log", 1000, (0.01, 1.0))  # 10 lines of 100 bytes
     2600
 """
 
@@ -42,14 +42,16 @@ def estimated_size(path: str, size: int) -> int:
 BYTES_PER_LINE = 160  # the parse cost of one line, in bytes read
 
 
-def parse_cost(stored_bytes: int, lines_per_byte: float | None = None, expansion: float | None = None,
-               path: str = "") -> int:
+def parse_cost(path: str, stored_bytes: int, density: tuple[float, float] | None) -> int:
     """Relative parse cost of ``stored_bytes`` of a file: its lines weighted by BYTES_PER_LINE, plus its bytes.
 
-    Without a measured density (head unreadable), the uncompressed size alone, estimated by extension.
+    ``density``: (lines, uncompressed bytes) per stored byte of the file's head
+    (:func:`aiops.sources.sample_density`); None (head unreadable): the uncompressed size alone,
+    estimated by extension.
     """
-    if lines_per_byte is None or expansion is None:
+    if density is None:
         return estimated_size(path, stored_bytes)
+    lines_per_byte, expansion = density
     return round(stored_bytes * (lines_per_byte * BYTES_PER_LINE + expansion))
 
 

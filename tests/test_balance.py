@@ -30,11 +30,11 @@ def test_compressed_files_weigh_more():
 
 def test_parse_cost_weighs_lines_not_only_bytes():
     # 10 lines of 100 bytes: 10 x 160 + 1000
-    assert parse_cost(1000, lines_per_byte=0.01, expansion=1.0) == 2600
+    assert parse_cost("/x/a.log", 1000, (0.01, 1.0)) == 2600
     # the same bytes in 100 short lines cost more
-    assert parse_cost(1000, lines_per_byte=0.1, expansion=1.0) == 17000
+    assert parse_cost("/x/a.log", 1000, (0.1, 1.0)) == 17000
     # no density measured: the uncompressed size guessed from the extension
-    assert parse_cost(100, path="/x/a.log.gz") == 600
+    assert parse_cost("/x/a.log.gz", 100, None) == 600
 
 
 def test_sample_density_of_plain_and_gzip_heads(tmp_path):

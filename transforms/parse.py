@@ -247,9 +247,7 @@ class ParseFileFn(beam.DoFn):
 
 def _file_cost(f: InputFile) -> int:
     """Estimated parse cost of a file or range, from its size and the density of its head."""
-    density = sample_density(f.path, f.start)
-    stored = (f.end or f.size) - f.start
-    return parse_cost(stored, *density, path=f.path) if density else parse_cost(stored, path=f.path)
+    return parse_cost(f.path, (f.end or f.size) - f.start, sample_density(f.path, f.start))
 
 
 class ParseLogs(beam.PTransform):

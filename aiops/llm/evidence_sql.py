@@ -14,11 +14,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from aiops.llm.evidence import EvidencePack, FlaggedWindow, flagged_windows, strongest
+from aiops.llm.evidence import EvidencePack, Finding, FlaggedWindow, flagged_windows, strongest
 from aiops.schema import us_to_datetime
 
 LINE_CHARS = 500  # a stack trace is cut: the first lines say what it is
 HOUR_US = 3_600_000_000
+MAX_FINDINGS = 12  # findings per pack, the strongest
+PER_TEMPLATE_LINES = 3  # example lines per template (twice that for a window with no template findings)
+MAX_LINES = 15  # example lines per pack
 
 
 def iso(us: int) -> str:
@@ -49,14 +52,15 @@ def _kpis(con, service: str, start: int, end: int, window_us: int) -> dict[str, 
 
 def _line_requests(windows: list[FlaggedWindow], tids: list[list[str]], per_template: int) -> pa.Table:
     """One row per (window, template) whose lines a pack shows; template None: the window's errors, else first lines."""
-    rows: dict[str, list] = {"idx": [], "k": [], "service": [], "start_us": [], "end_us": [], "template_id": [], "n": []}
-    for i, (w, ids) in enumerate(zip(windows, tids, strict=True)):
-        for k, tid in enumerate(ids or [None]):
-            for col, value in zip(rows, (i, k, w.service, w.start, w.end, tid, per_template if ids else per_template * 2),
-                                  strict=True):
-                rows[col].append(value)
+    rows = [
+        (i, k, w.service, w.start, w.end, tid, per_template if ids else per_template * 2)
+        for i, (w, ids) in enumerate(zip(windows, tids, strict=True))
+        for k, tid in enumerate(ids or [None])
+    ]
+    names = ["idx", "k", "service", "start_us", "end_us", "template_id", "n"]
     types = [pa.int64(), pa.int64(), pa.string(), pa.int64(), pa.int64(), pa.string(), pa.int64()]
-    return pa.table([pa.array(v, t) for v, t in zip(rows.values(), types, strict=True)], names=list(rows))
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    return pa.table([pa.array(c, t) for c, t in zip(columns, types, strict=True)], names=names)
 
 
 def _lines(con, run_id: str, windows: list[FlaggedWindow], tids: list[list[str]], per_template: int,
@@ -66,7 +70,8 @@ def _lines(con, run_id: str, windows: list[FlaggedWindow], tids: list[list[str]]
     if not windows:
         return out
     requests = _line_requests(windows, tids, per_template)
-    first, last = _day(min(w.start for w in windows)), _day(max(max(w.start, w.end - 1) for w in windows))
+    lo, hi = min(w.start for w in windows), max(w.end for w in windows)
+    first, last = _day(lo), _day(max(lo, hi - 1))
     con.register("evidence_requests", requests)
     try:
         # Pick the lines on the narrow columns first, then read the (wide) message of those lines only.
@@ -92,8 +97,7 @@ def _lines(con, run_id: str, windows: list[FlaggedWindow], tids: list[list[str]]
             join events e on e.run_id = $run and e.dt between $first and $last and e.source = p.source
                 and e.line_no = p.line_no
             order by p.idx, p.k, p.rn
-        """, {"run": run_id, "first": first, "last": last, "lo": min(w.start for w in windows),
-              "hi": max(w.end for w in windows)}).fetchall()
+        """, {"run": run_id, "first": first, "last": last, "lo": lo, "hi": hi}).fetchall()
     finally:
         con.unregister("evidence_requests")
     for idx, t, m in rows:
@@ -102,14 +106,9 @@ def _lines(con, run_id: str, windows: list[FlaggedWindow], tids: list[list[str]]
     return out
 
 
-def pack_templates(window: FlaggedWindow, max_findings: int = 12) -> list[str]:
-    """The templates whose lines a window's pack shows: those of its strongest findings, at most 5."""
-    return list(dict.fromkeys(f.template_id for f in strongest(window.findings, max_findings) if f.template_id))[:5]
-
-
-def build_pack(con, window: FlaggedWindow, others: list[FlaggedWindow], texts: dict[str, str], window_us: int,
-               lines: list[dict[str, Any]], max_findings: int = 12, max_neighbours: int = 8) -> EvidencePack:
-    top = strongest(window.findings, max_findings)
+def build_pack(con, window: FlaggedWindow, top: list[Finding], others: list[FlaggedWindow], texts: dict[str, str],
+               window_us: int, lines: list[dict[str, Any]], max_neighbours: int = 8) -> EvidencePack:
+    """The pack of one window from its strongest findings ``top`` and its example ``lines``."""
     findings = [
         {"window_start": iso(f.window_start), "kind": f.kind, "template_id": f.template_id,
          "template": texts.get(f.template_id) if f.template_id else None, "observed": round(f.observed, 3),
@@ -140,7 +139,10 @@ def build_packs(con, run_id: str, window_us: int, max_windows: int | None = None
     ).fetchall()
     windows = flagged_windows(rows, window_us)
     texts = dict(con.execute("select template_id, min(template) from templates group by 1").fetchall())
-    tids = [pack_templates(w) for w in windows]
-    lines = _lines(con, run_id, windows, tids, per_template=3, limit=15)
-    packs = [build_pack(con, w, windows, texts, window_us, ls) for w, ls in zip(windows, lines, strict=True)]
+    tops = [strongest(w.findings, MAX_FINDINGS) for w in windows]
+    # the lines of the templates of a window's strongest findings (at most 5 templates)
+    tids = [list(dict.fromkeys(f.template_id for f in top if f.template_id))[:5] for top in tops]
+    lines = _lines(con, run_id, windows, tids, PER_TEMPLATE_LINES, MAX_LINES)
+    packs = [build_pack(con, w, top, windows, texts, window_us, ls)
+             for w, top, ls in zip(windows, tops, lines, strict=True)]
     return packs if max_windows is None else packs[:max_windows]
