@@ -17,7 +17,7 @@ from __future__ import annotations
 import bz2
 import posixpath
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple
 
 import zstandard
@@ -147,10 +147,19 @@ class Density(NamedTuple):
 
     lines_per_byte: float  # physical lines per stored (possibly compressed) byte
     expansion: float  # uncompressed bytes per stored byte
+    fast_share: float = 0.0  # share of the head's lines that ``fast_line`` accepted
 
 
-def sample_density(path: str, start: int = 0, nbytes: int = 1 << 16) -> Density | None:
-    """Lines and uncompressed bytes per stored byte in the first ``nbytes`` at ``start``; None if unreadable."""
+SAMPLE_LINES = 256  # head lines that ``fast_line`` is asked about
+
+
+def sample_density(path: str, start: int = 0, nbytes: int = 1 << 16,
+                   fast_line: Callable[[bytes], bool] | None = None) -> Density | None:
+    """Lines and uncompressed bytes per stored byte in the first ``nbytes`` at ``start``; None if unreadable.
+
+    ``fast_line``: a cheap test of one line (e.g. "the vectorised parser takes it"); its
+    share of the first ``SAMPLE_LINES`` complete lines is ``fast_share``.
+    """
     dec, _ = _decompressor(path)
     try:
         with FileSystems.open(path, compression_type="uncompressed") as fh:
@@ -162,11 +171,17 @@ def sample_density(path: str, start: int = 0, nbytes: int = 1 << 16) -> Density 
         return None
     if not block or not data:
         return None
-    return Density(data.count(b"\n") / len(block), len(data) / len(block))
+    share = 0.0
+    if fast_line is not None:
+        head = data.split(b"\n", SAMPLE_LINES)[:SAMPLE_LINES]
+        if len(head) > 1:
+            head.pop()  # possibly cut off by the sample's end
+        share = sum(map(fast_line, head)) / len(head)
+    return Density(data.count(b"\n") / len(block), len(data) / len(block), share)
 
 
-def read_lines(path: str, progress=None, start: int = 0, end: int | None = None) -> Iterator[bytes | Truncated]:
-    """Yield the physical lines of a file (without ``\\n`` / ``\\r\\n``).
+def read_blocks(path: str, progress=None, start: int = 0, end: int | None = None) -> Iterator[list[bytes] | Truncated]:
+    """Yield the physical lines of a file (without ``\\n`` / ``\\r\\n``) as one list per block read.
 
     A final line without a newline is still a line. When a compressed stream is
     corrupt or ends early, yields one ``Truncated`` item carrying the partial
@@ -195,14 +210,26 @@ def read_lines(path: str, progress=None, start: int = 0, end: int | None = None)
                 break
             if not data:
                 continue
-            lines = (pending + data).split(b"\n")
+            buf = pending + data
+            lines = buf.split(b"\n")
             pending = lines.pop()
-            for line in lines:
-                yield line[:-1] if line.endswith(b"\r") else line
+            if b"\r" in buf:
+                lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+            if lines:
+                yield lines
     if damaged is None and not dec.eof:
         damaged = f"truncated_{kind}"
     if damaged is not None:
         yield Truncated(damaged, pending)
         return
     if pending:
-        yield pending[:-1] if pending.endswith(b"\r") else pending
+        yield [pending[:-1] if pending.endswith(b"\r") else pending]
+
+
+def read_lines(path: str, progress=None, start: int = 0, end: int | None = None) -> Iterator[bytes | Truncated]:
+    """The lines of :func:`read_blocks` one by one (then its ``Truncated``, if any)."""
+    for block in read_blocks(path, progress, start, end):
+        if isinstance(block, Truncated):
+            yield block
+        else:
+            yield from block

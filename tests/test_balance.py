@@ -30,9 +30,11 @@ def test_compressed_files_weigh_more():
 
 def test_parse_cost_weighs_lines_not_only_bytes():
     # 10 lines of 100 bytes: 10 x 160 + 1000
-    assert parse_cost("/x/a.log", 1000, (0.01, 1.0)) == 2600
+    assert parse_cost("/x/a.log", 1000, (0.01, 1.0, 0.0)) == 2600
     # the same bytes in 100 short lines cost more
-    assert parse_cost("/x/a.log", 1000, (0.1, 1.0)) == 17000
+    assert parse_cost("/x/a.log", 1000, (0.1, 1.0, 0.0)) == 17000
+    # ... unless the vectorised path takes half of them: 100 x (80 + 25) + 1000
+    assert parse_cost("/x/a.log", 1000, (0.1, 1.0, 0.5)) == 11500
     # no density measured: the uncompressed size guessed from the extension
     assert parse_cost("/x/a.log.gz", 100, None) == 600
 
@@ -49,6 +51,14 @@ def test_sample_density_of_plain_and_gzip_heads(tmp_path):
     # a range starting mid-file samples from its start
     d = sample_density(str(plain), start=550)
     assert d is not None and d.lines_per_byte == pytest.approx(1 / 11)
+
+
+def test_sample_density_share_of_fast_lines(tmp_path):
+    path = tmp_path / "a.log"
+    path.write_bytes(b"fast\nslow\nfast\nfast\n" * 10)
+    d = sample_density(str(path), fast_line=lambda line: line == b"fast")
+    assert d is not None and d.fast_share == 0.75
+    assert sample_density(str(path)).fast_share == 0.0
 
 
 def test_sample_density_of_unreadable_files(tmp_path):

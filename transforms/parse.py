@@ -43,6 +43,7 @@ from aiops.balance import pack, parse_cost
 from aiops.formats.library import FormatEntry, FormatLibrary
 from aiops.formats.pattern import PatternError, compile_format
 from aiops.parquet_io import PartitionedWriter, WrittenFile
+from aiops.parsing.access_block import is_fast_line
 from aiops.parsing.fields import Fields
 from aiops.parsing.files import FileParse
 from aiops.parsing.reader import LogParser, ParseConfig
@@ -182,6 +183,8 @@ class ParseFileFn(beam.DoFn):
         observations = Observations()
         stats = dict(events=0, event_lines=0, dead=0, bytes=0)
         events: list[ParsedEvent] = []
+        tables: list[pa.Table] = []  # fast-path tables, interleaved with ``events`` by line number
+        pending = [0]  # events waiting in ``events`` and ``tables``
         dead: list[DeadLetter] = []
 
         def on_bytes(n: int) -> None:
@@ -192,14 +195,16 @@ class ParseFileFn(beam.DoFn):
             writer = pa.ipc.new_stream(fh, STAGED_SCHEMA, options=STAGED_OPTIONS)
 
             def flush() -> None:
-                if events:
-                    table = rows_to_table(ParsedEvent, events)
+                if events or tables:
+                    table = _in_line_order(events, tables)
                     table = table.append_column("masked", mask_array(table.column("message")))
                     writer.write_table(table)
                     observations.add(table)
-                    stats["events"] += len(events)
+                    stats["events"] += table.num_rows
                     stats["event_lines"] += int(pc.sum(table.column("line_count")).as_py())
                     events.clear()
+                    tables.clear()
+                    pending[0] = 0
                 if dead:
                     rows = [d._replace(run_id=cfg.run_id) for d in dead]
                     dead_writer.write(rows_to_table(DeadLetter, rows))
@@ -209,15 +214,21 @@ class ParseFileFn(beam.DoFn):
             def on_lines(n: int) -> None:
                 self.progress.add(lines=n)
 
-            run = FileParse(f, parser, on_bytes, on_lines)
+            run = FileParse(f, parser, on_bytes, on_lines, tables=True)
             for item in run:
                 if type(item) is ParsedEvent:
                     events.append(item)
-                    if len(events) >= BATCH_EVENTS:
+                    pending[0] += 1
+                    if pending[0] >= BATCH_EVENTS:
                         flush()
                 elif type(item) is DeadLetter:
                     dead.append(item)
                     if len(dead) >= BATCH_EVENTS:
+                        flush()
+                elif isinstance(item, pa.Table):  # access-log events of the vectorised fast path
+                    tables.append(item)
+                    pending[0] += item.num_rows
+                    if pending[0] >= BATCH_EVENTS:
                         flush()
             flush()
             writer.close()
@@ -245,9 +256,19 @@ class ParseFileFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput("format_samples", (f.path, parser.fallback_sample))
 
 
+def _in_line_order(events: list[ParsedEvent], tables: list[pa.Table]) -> pa.Table:
+    """One table of a file's pending events in line order: per-line rows and fast-path tables interleave."""
+    if not tables:
+        return rows_to_table(ParsedEvent, events)
+    if not events:
+        return pa.concat_tables(tables)
+    table = pa.concat_tables([rows_to_table(ParsedEvent, events), *tables])
+    return table.take(pc.sort_indices(table.column("line_no")))
+
+
 def _file_cost(f: InputFile) -> int:
     """Estimated parse cost of a file or range, from its size and the density of its head."""
-    return parse_cost(f.path, (f.end or f.size) - f.start, sample_density(f.path, f.start))
+    return parse_cost(f.path, (f.end or f.size) - f.start, sample_density(f.path, f.start, fast_line=is_fast_line))
 
 
 class ParseLogs(beam.PTransform):

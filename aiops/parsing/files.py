@@ -21,46 +21,56 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import pyarrow as pa
+
+from aiops.parsing.blocks import parse_block
 from aiops.parsing.reader import LogParser
 from aiops.schema import MAX_DEAD_LETTER_BYTES, DeadLetter, ParsedEvent, TimestampUs
-from aiops.sources import InputFile, Truncated, read_lines
-
-PROGRESS_EVERY_MASK = 0x3FFF  # report lines about every 16,384 lines
+from aiops.sources import InputFile, Truncated, read_blocks
 
 
 class FileParse:
-    """Iterate the ParsedEvents and DeadLetters of one file; ``lines_read`` is set once exhausted."""
+    """Iterate the ParsedEvents and DeadLetters of one file; ``lines_read`` is set once exhausted.
+
+    With ``tables=True`` runs of access-log lines come as Arrow tables of ParsedEvents
+    (:func:`aiops.parsing.blocks.parse_block`), in line order with the other items.
+    """
 
     def __init__(self, f: InputFile, parser: LogParser, on_bytes: Callable[[int], None] | None = None,
-                 on_lines: Callable[[int], None] | None = None):
+                 on_lines: Callable[[int], None] | None = None, tables: bool = False):
         self.f = f
         self.parser = parser
         self.on_bytes = on_bytes
         self.on_lines = on_lines
+        self.tables = tables
         self.lines_read = 0
 
-    def __iter__(self) -> Iterator[ParsedEvent | DeadLetter]:
+    def __iter__(self) -> Iterator[ParsedEvent | DeadLetter | pa.Table]:
         f, parser, on_lines = self.f, self.parser, self.on_lines
         last_time = f.mtime_us
         line_no = f.first_line - 1  # numbers stay those of the whole file when f is a range
-        reported = line_no
-        for raw in read_lines(f.path, self.on_bytes, f.start, f.end):
-            if isinstance(raw, Truncated):
+        for block in read_blocks(f.path, self.on_bytes, f.start, f.end):
+            if isinstance(block, Truncated):
                 # The cut-off tail is a physical line we did read, however short.
-                n = 1 if raw.tail else 0
+                n = 1 if block.tail else 0
                 line_no += n
-                yield DeadLetter(f.path, line_no or 1, n, TimestampUs(last_time), raw.reason,
-                                 raw.tail[:MAX_DEAD_LETTER_BYTES], len(raw.tail), "")
+                yield DeadLetter(f.path, line_no or 1, n, TimestampUs(last_time), block.reason,
+                                 block.tail[:MAX_DEAD_LETTER_BYTES], len(block.tail), "")
                 continue
-            line_no += 1
-            if on_lines is not None and not line_no & PROGRESS_EVERY_MASK:
-                on_lines(line_no - reported)
-                reported = line_no
-            for item in parser.feed(raw, line_no):
+            if self.tables:
+                items = parse_block(parser, block, line_no + 1)
+            else:
+                feed, items = parser.feed, []
+                for i, raw in enumerate(block, line_no + 1):
+                    items.extend(feed(raw, i))
+            line_no += len(block)
+            if on_lines is not None:
+                on_lines(len(block))
+            for item in items:
                 if type(item) is ParsedEvent:
                     last_time = item.event_time
+                elif isinstance(item, pa.Table):
+                    last_time = item.column("event_time")[-1].value
                 yield item
         yield from parser.finish()
         self.lines_read = line_no - (f.first_line - 1)
-        if on_lines is not None:
-            on_lines(line_no - reported)

@@ -203,6 +203,11 @@ class LogParser:
         """Flush the pending (possibly multi-line) event."""
         return [] if self._event is None else self._flush()
 
+    @property
+    def auto_only(self) -> bool:
+        """True in auto mode without a learnt format: the mode the block fast path reproduces."""
+        return self._mode == _AUTO
+
     def _guess(self, line: str) -> Fields | None:
         """Auto-detection for one line (the learnt-format mode's fallback; may raise InvalidJson)."""
         candidates = self._order.get(line[0])
