@@ -9,8 +9,8 @@ Parsing costs mostly per line (one parser call each) and a little per byte, so a
 cost is estimated from its size and the density of its head (:func:`parse_cost`): a file
 of short lines costs more than a file of the same size with long ones. Measured on the
 generated sample, ~4 µs per line plus ~0.025 µs per byte, so one line weighs as much as
-``BYTES_PER_LINE`` bytes; a line the vectorised access-log path takes
-(:mod:`aiops.parsing.access_block`) weighs ``FAST_BYTES_PER_LINE``.
+``BYTES_PER_LINE`` bytes; a line the vectorised path takes
+(:mod:`aiops.parsing.blocks`) weighs ``FAST_BYTES_PER_LINE``.
 
 Example::
 
@@ -41,7 +41,7 @@ def estimated_size(path: str, size: int) -> int:
 
 
 BYTES_PER_LINE = 160  # the parse cost of one line, in bytes read
-FAST_BYTES_PER_LINE = 50  # ... of a line the vectorised access-log parser takes (~3x cheaper)
+FAST_BYTES_PER_LINE = 50  # ... of a line a vectorised parser takes (~3x cheaper)
 
 
 def parse_cost(path: str, stored_bytes: int, density: tuple[float, float, float] | None) -> int:

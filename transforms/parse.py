@@ -43,7 +43,7 @@ from aiops.balance import pack, parse_cost
 from aiops.formats.library import FormatEntry, FormatLibrary
 from aiops.formats.pattern import PatternError, compile_format
 from aiops.parquet_io import PartitionedWriter, WrittenFile
-from aiops.parsing.access_block import is_fast_line
+from aiops.parsing.blocks import is_fast_line
 from aiops.parsing.fields import Fields
 from aiops.parsing.files import FileParse
 from aiops.parsing.reader import LogParser, ParseConfig
@@ -225,7 +225,7 @@ class ParseFileFn(beam.DoFn):
                     dead.append(item)
                     if len(dead) >= BATCH_EVENTS:
                         flush()
-                elif isinstance(item, pa.Table):  # access-log events of the vectorised fast path
+                elif isinstance(item, pa.Table):  # events of a vectorised fast path
                     tables.append(item)
                     pending[0] += item.num_rows
                     if pending[0] >= BATCH_EVENTS:

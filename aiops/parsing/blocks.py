@@ -2,9 +2,11 @@
 
 :func:`parse_block` gives exactly what feeding the block's lines to
 :meth:`LogParser.feed` one by one gives, in the same order, except that runs of
-access-log lines come back as one Arrow table (ParsedEvent schema) instead of
-thousands of tuples. A line takes the fast path only when it and the line after
-it are both lines :func:`aiops.parsing.access_block.access_columns` accepts: such
+lines in a vectorised format (access logs, :mod:`aiops.parsing.access_block`;
+``timestamp LEVEL [thread] logger: msg`` application logs,
+:mod:`aiops.parsing.generic_block`) come back as one Arrow table (ParsedEvent
+schema) instead of thousands of tuples. A line takes the fast path only when it
+and the line after it are both lines the block's format accepts: such
 a line starts a new event (ending the pending one) and cannot be continued. The
 last accepted line of a run goes through ``feed``, so a stack trace or an
 indented line after it joins it as usual.
@@ -21,10 +23,12 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyarrow as pa
 
-from aiops.parsing.access_block import access_columns, is_fast_line
+from aiops.parsing import access_block, generic_block
 from aiops.parsing.reader import LogParser
 from aiops.schema import TIME_RECORD, DeadLetter, ParsedEvent, arrow_schema
 
@@ -32,9 +36,24 @@ _SCHEMA = arrow_schema(ParsedEvent)
 MIN_BLOCK_LINES = 64  # below this the Arrow set-up costs more than it saves
 
 
-def _worth_trying(raws: list[bytes]) -> bool:
-    """Does the block look like access logs? (its first and middle lines; cheap)"""
-    return is_fast_line(raws[0]) or is_fast_line(raws[len(raws) // 2])
+# Vectorised formats: (a cheap test of one line, the block parser). The first whose test accepts
+# the block's first or middle line parses the block.
+VECTOR_FORMATS: tuple[tuple[Callable[[bytes], bool], Callable], ...] = (
+    (access_block.is_fast_line, access_block.access_columns),
+    (generic_block.is_fast_line, generic_block.generic_columns),
+)
+
+
+def is_fast_line(raw: bytes) -> bool:
+    """Would one of the vectorised formats take this line? (for estimating a file's parse cost)"""
+    return any(test(raw) for test, _ in VECTOR_FORMATS)
+
+
+def _vector_parser(raws: list[bytes]) -> Callable | None:
+    for test, columns in VECTOR_FORMATS:
+        if test(raws[0]) or test(raws[len(raws) // 2]):
+            return columns
+    return None
 
 
 def _feed(parser: LogParser, raws: list[bytes], first_no: int, a: int, b: int, out: list) -> None:
@@ -47,7 +66,8 @@ def parse_block(parser: LogParser, raws: list[bytes], first_no: int) -> list[Par
     """Feed ``raws`` (physical lines ``first_no``, ``first_no + 1``...) to ``parser``; items in line order."""
     out: list = []
     n = len(raws)
-    if n < MIN_BLOCK_LINES or not parser.auto_only or not _worth_trying(raws):
+    columns_of = _vector_parser(raws) if n >= MIN_BLOCK_LINES and parser.auto_only else None
+    if columns_of is None:
         _feed(parser, raws, first_no, 0, n, out)
         return out
     binary = pa.array(raws, pa.binary())
@@ -56,7 +76,7 @@ def parse_block(parser: LogParser, raws: list[bytes], first_no: int) -> list[Par
     except pa.ArrowInvalid:  # invalid UTF-8 in the block: its damaged lines are dead letters, one by one
         _feed(parser, raws, first_no, 0, n, out)
         return out
-    ok, columns = access_columns(lines)
+    ok, columns = columns_of(lines)
     if ok.any() and max(map(len, raws)) > parser.config.max_line_bytes:
         ok &= np.asarray(pa.compute.binary_length(binary)) <= parser.config.max_line_bytes
     fast = ok.copy()
@@ -91,6 +111,7 @@ def _fast_table(parser: LogParser, columns: dict, rows: np.ndarray, line_nos: np
         "time_source": pa.array([TIME_RECORD] * n, pa.string()),
         "service": pa.array([parser.config.default_service] * n, pa.string()),
     }
-    for name in ("level", "message", "http_method", "http_path", "http_status", "response_bytes", "latency_ms"):
-        arrays[name] = columns[name].take(take)
+    for name, values in columns.items():
+        if name != "event_time":
+            arrays[name] = values.take(take)
     return pa.Table.from_arrays([arrays[f.name] if f.name in arrays else pa.nulls(n, f.type) for f in _SCHEMA], schema=_SCHEMA)

@@ -1,6 +1,8 @@
-"""The vectorised access-log path: literal values, the lines it must refuse, and equality with the per-line parser."""
+"""The vectorised block parsers (access logs, timestamp/level/logger lines): literal values, the lines
+they must refuse, and equality with the per-line parser on crafted, generated and real (Loghub) logs."""
 
 import gzip
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -8,11 +10,13 @@ import pytest
 from aiops.parsing.access_block import access_columns, is_fast_line
 from aiops.parsing.blocks import parse_block
 from aiops.parsing.files import FileParse
+from aiops.parsing.generic_block import generic_columns
 from aiops.parsing.reader import LogParser, ParseConfig
 from aiops.sample.generator import generate
 from aiops.schema import ParsedEvent
 from aiops.sources import InputFile
 
+LOGHUB = Path(__file__).resolve().parents[2] / "shared" / "data"
 LINES = [
     '10.0.0.1 - - [14/Nov/2023:22:13:20 +0000] "GET /a?x=1 HTTP/1.1" 200 5 "-" "curl/8.0" 0.052',
     '10.0.0.2 - bob [14/Nov/2023:23:13:21 +0100] "POST /login HTTP/2.0" 401 - "https://x/" "Mozilla/5.0 (X11)"',
@@ -63,6 +67,41 @@ def test_is_fast_line_checks_the_shape_only():
     assert is_fast_line(b'10.0.0.1 - - [31/Feb/2023:22:13:20 +0000] "GET / HTTP/1.1" 200 5')  # the date is checked later
 
 
+GENERIC = [
+    "2023-11-14 22:13:20,123 WARN [main] com.acme.Db - slow query took 5 ms",
+    "2023-11-14 22:13:21.5 INFO app.jobs: Job 7 done",
+    "2023-11-14 22:13:22 WARNING [pool-1-thread-3] org.x.Y$Inner: retry: 2",
+]
+
+
+def test_generic_columns():
+    ok, cols = generic_columns(pa.array(GENERIC))
+    assert ok.tolist() == [True, True, True]
+    assert cols["event_time"].to_pylist() == [1700000000123000, 1700000001500000, 1700000002000000]
+    assert cols["level"].to_pylist() == ["WARN", "INFO", "WARN"]
+    assert cols["component"].to_pylist() == ["com.acme.Db", "app.jobs", "org.x.Y$Inner"]
+    assert cols["message"].to_pylist() == ["slow query took 5 ms", "Job 7 done", "retry: 2"]
+
+
+@pytest.mark.parametrize("line", [
+    "2023-11-14T22:13:20,123 WARN [main] com.acme.Db - x",  # T separator
+    "2023-11-14 22:13:20,123Z WARN [main] com.acme.Db - x",  # zone
+    "2023-11-14 22:13:20,123 Warn [main] com.acme.Db - x",  # level case
+    "2023-11-14 22:13:20,123 WARN [main thread] com.acme.Db - x",  # thread with a space
+    "2023-11-14 22:13:20,123 WARN [main] Db - x",  # logger without a dot
+    "2023-11-14 22:13:20,123 WARN [main] com.acme.Db -  x",  # two spaces
+    "2023-11-14 22:13:20,123 WARN com.acme.Db: \u00a0x",  # a message starting with non-ASCII
+    "2023-02-30 22:13:20,123 WARN com.acme.Db: x",  # no such date
+    "2023-11-14 22:13:60,123 WARN com.acme.Db: x",  # leap second
+    "2023-11-14 22:13:20,1234567 WARN com.acme.Db: x",  # nanoseconds
+    "2023-11-14 22:13:20 - INFO  [main:Foo@1] - x",  # Zookeeper style
+    "2023-11-14 22:13:20 12 34 INFO com.acme.Db: x",  # pid columns
+])
+def test_generic_lines_left_to_the_per_line_parser(line):
+    ok, _ = generic_columns(pa.array([line]))
+    assert ok.tolist() == [False]
+
+
 def _expand(items) -> list:
     """Tables of the fast path back to ParsedEvents, other items as they are."""
     out = []
@@ -91,7 +130,12 @@ def _blocks(raws: list[bytes], config: ParseConfig, size: int) -> tuple[list, Lo
 
 def _mixed_lines() -> list[bytes]:
     access = [line.encode() for line in LINES] * 30
+    generic = [line.encode() for line in GENERIC] * 30
     return [
+        *generic,
+        b"java.lang.IllegalStateException: boom",  # joins the generic line before it
+        b"\tat com.acme.X.y(X.java:1)",
+        *generic,
         *access,
         b"java.lang.IllegalStateException: boom",  # a stack trace after an access line joins it
         b"\tat com.acme.X.y(X.java:1)",
@@ -122,7 +166,7 @@ def test_blocks_give_exactly_the_per_line_result(size):
     assert (p2.blank_lines, p2.fallback_lines, p2.fallback_sample) == (p1.blank_lines, p1.fallback_lines,
                                                                         p1.fallback_sample)
     joined = [e for e in expected if isinstance(e, ParsedEvent) and e.line_count == 3]
-    assert [e.message.splitlines()[1] for e in joined] == ["java.lang.IllegalStateException: boom"]
+    assert [e.message.splitlines()[1] for e in joined] == ["java.lang.IllegalStateException: boom"] * 2
 
 
 def test_a_block_with_invalid_utf8_is_parsed_line_by_line():
@@ -163,3 +207,15 @@ def test_generated_sample_files_parse_the_same_both_ways(tmp_path):
         assert fast.lines_read == slow.lines_read
         fast_rows += sum(x.num_rows for x in fast_items if isinstance(x, pa.Table))
     assert fast_rows > 5_000
+
+
+@pytest.mark.skipif(not LOGHUB.exists(), reason="needs ../shared/data")
+def test_real_logs_parse_the_same_both_ways():
+    fast_rows = 0
+    for path in sorted(LOGHUB.glob("loghub-2k/*/*_2k.log")) + [LOGHUB / "hdfs" / "HDFS_20000.log"]:
+        f = InputFile(str(path), path.stat().st_size, 1_700_000_000_000_000, path.parent.name)
+        config = ParseConfig(default_service=f.service, reference_time_us=f.mtime_us)
+        fast_items = list(FileParse(f, LogParser(f.path, config), tables=True))
+        assert _expand(fast_items) == list(FileParse(f, LogParser(f.path, config))), path
+        fast_rows += sum(x.num_rows for x in fast_items if isinstance(x, pa.Table))
+    assert fast_rows > 300  # Hadoop lines take the generic fast path
