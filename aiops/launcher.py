@@ -48,29 +48,49 @@ class RunFailed(Exception):
     """The pipeline itself failed; the manifest records it and nothing was committed."""
 
 
+class WorkerLog:
+    """Where the local workers' stderr went; removed after the run unless a failure points at it."""
+
+    def __init__(self, path: str | None):
+        self.path = path
+        self.kept = False
+
+    def keep(self) -> str | None:
+        """Keep the log (a manifest or an error message names it); returns its path."""
+        self.kept = True
+        return self.path
+
+
 @contextlib.contextmanager
 def worker_logs_aside(local: bool):
     """Send stderr (local SDK worker processes inherit it) to a log file during the run.
 
     The local workers log every gRPC channel they open at INFO; a user wants the
-    progress line instead. Yields a stream on the real terminal and the log's path.
+    progress line instead. Yields a stream on the real terminal and the :class:`WorkerLog`;
+    the log is deleted at the end unless ``keep()`` was called (or the block raised).
     """
     if not local:
-        yield sys.stderr, None
+        yield sys.stderr, WorkerLog(None)
         return
     fd, log_path = tempfile.mkstemp(prefix="aiops-workers-", suffix=".log")
+    log = WorkerLog(log_path)
     saved = os.dup(2)
     sys.stderr.flush()
     os.dup2(fd, 2)
     terminal = os.fdopen(os.dup(saved), "w")
     try:
-        yield terminal, log_path
+        yield terminal, log
+    except BaseException:
+        log.keep()
+        raise
     finally:
         sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)
         os.close(fd)
         terminal.close()
+        if not log.kept:
+            os.remove(log_path)
 
 
 def _now() -> str:
@@ -235,7 +255,7 @@ def run(argv: list[str]) -> int:
         "input_bytes": sum(f.size for f in files),
     }
     t0 = time.monotonic()
-    with worker_logs_aside(local) as (terminal, log_path):
+    with worker_logs_aside(local) as (terminal, log):
         printer = ProgressPrinter(progress_dir, len(files), manifest["input_bytes"], terminal) if progress_dir else None
         try:
             if printer:
@@ -249,11 +269,11 @@ def run(argv: list[str]) -> int:
             manifest["anomalous_sessions"] = _counter(result, "anomalous_sessions")
         except Exception as exc:  # the runner wraps worker errors in many types; record, clean up, re-raise
             manifest.update(status="failed", finished_at=_now(), error=f"{type(exc).__name__}: {exc}"[:2000],
-                            worker_log=log_path)
+                            worker_log=log.keep())
             write_manifest(layout, manifest)
             remove_staging(staging)
             raise RunFailed(f"pipeline failed: {type(exc).__name__}: {str(exc).strip().splitlines()[-1][:300]}"
-                            f" (worker log: {log_path})") from exc
+                            f" (worker log: {log.path})") from exc
         finally:
             if printer:
                 printer.stop()
@@ -300,11 +320,11 @@ def _summarise(layout: Layout, run_id: str, key: str, window_us: int, llm, store
         return beam.Pipeline(options=options)
 
     cache_dir = beside_store(store_path, "llm_cache")
-    with worker_logs_aside(local) as (_, log_path):
+    with worker_logs_aside(local) as (_, log):
         try:
             return summarise_run(layout, run_id, key, window_us, llm[0], llm[1], cache_dir, factory)
         except Exception as exc:  # the summaries are an extra: record why they are missing, keep the run
-            return {"status": "failed", "error": f"{type(exc).__name__}: {str(exc).strip()[:500]}", "worker_log": log_path}
+            return {"status": "failed", "error": f"{type(exc).__name__}: {str(exc).strip()[:500]}", "worker_log": log.keep()}
 
 
 def _help() -> str:
