@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 
 from aiops.parsing.access import _minute_us, _offset
 from aiops.parsing.timestamps import SECOND
+from aiops.parsing.vector import per_distinct
 
 _MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 # Clients that no other auto-mode format can read as a timestamp or a key=value pair.
@@ -61,13 +62,6 @@ def _token(parts: pa.ListArray, i: int) -> pa.Array:
     return parts.flatten().take(pa.array(offsets + i))
 
 
-def _lookup(values: pa.Array, fn) -> np.ndarray:
-    """fn over the distinct values (few: minutes of a block, time zones), mapped back to every row."""
-    encoded = pc.dictionary_encode(values).combine_chunks() if isinstance(values, pa.ChunkedArray) else pc.dictionary_encode(values)
-    table = np.array([fn(v) for v in encoded.dictionary.to_pylist()], dtype=np.int64)
-    return table[np.asarray(encoded.indices)]
-
-
 def access_columns(lines: pa.StringArray) -> tuple[np.ndarray, dict[str, pa.Array]]:
     """(ok mask over ``lines``, the ParsedEvent columns of the ok lines in order).
 
@@ -81,7 +75,7 @@ def access_columns(lines: pa.StringArray) -> tuple[np.ndarray, dict[str, pa.Arra
     sub = lines.take(pa.array(rows))
     parts = pc.split_pattern(sub, " ", max_splits=10)
     stamp = _token(parts, 3)  # "[dd/Mon/yyyy:HH:MM:SS"
-    minutes = _lookup(pc.utf8_slice_codeunits(stamp, 1, 18), _minute_us)
+    minutes = per_distinct(pc.utf8_slice_codeunits(stamp, 1, 18), _minute_us, np.int64)
     valid = minutes != -1  # _minute_us returns -1 for an impossible date (31/Feb): per-line it is no access line
     if not valid.all():
         ok[rows[~valid]] = False
@@ -90,7 +84,7 @@ def access_columns(lines: pa.StringArray) -> tuple[np.ndarray, dict[str, pa.Arra
         if not len(rows):
             return ok, {}
     seconds = np.asarray(pc.cast(pc.utf8_slice_codeunits(stamp, 19, 21), pa.int64()))
-    offsets = _lookup(pc.utf8_slice_codeunits(_token(parts, 4), 0, 5), _offset)
+    offsets = per_distinct(pc.utf8_slice_codeunits(_token(parts, 4), 0, 5), _offset, np.int64)
     event_time = minutes + seconds * SECOND - offsets
     client, user = _token(parts, 0), _token(parts, 2)
     method = pc.utf8_slice_codeunits(_token(parts, 5), 1, 1 << 30)

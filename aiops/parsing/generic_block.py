@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 
 from aiops.parsing.levels import normalize_level
 from aiops.parsing.timestamps import SECOND, civil_us
+from aiops.parsing.vector import per_distinct
 
 _LEVELS = "TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL"
 OK_PATTERN = (
@@ -54,13 +55,6 @@ def _minute_us(key: str) -> int:
     return -1 if t is None else t  # -1: no such date (the per-line parser rejects the line)
 
 
-def _per_distinct(values: pa.Array, fn, dtype):
-    """fn over the distinct values of a block (minutes, level words), mapped back to every row."""
-    encoded = pc.dictionary_encode(values)
-    table = np.array([fn(v) for v in encoded.dictionary.to_pylist()], dtype=dtype)
-    return table[np.asarray(encoded.indices)]
-
-
 def generic_columns(lines: pa.StringArray) -> tuple[np.ndarray, dict[str, pa.Array]]:
     """(ok mask over ``lines``, the ParsedEvent columns of the ok lines: event_time, level, component, message)."""
     ok = np.asarray(pc.fill_null(pc.match_substring_regex(lines, OK_PATTERN), False), dtype=bool)
@@ -68,7 +62,7 @@ def generic_columns(lines: pa.StringArray) -> tuple[np.ndarray, dict[str, pa.Arr
     if not len(rows):
         return ok, {}
     parts = pc.extract_regex(lines.take(pa.array(rows)), OK_PATTERN)
-    minutes = _per_distinct(pc.struct_field(parts, [0]), _minute_us, np.int64)
+    minutes = per_distinct(pc.struct_field(parts, [0]), _minute_us, np.int64)
     valid = minutes != -1
     if not valid.all():
         ok[rows[~valid]] = False
@@ -80,7 +74,7 @@ def generic_columns(lines: pa.StringArray) -> tuple[np.ndarray, dict[str, pa.Arr
     frac_us = np.asarray(pc.cast(pc.utf8_rpad(pc.if_else(pc.equal(frac, ""), "0", frac), 6, "0"), pa.int64()))
     columns = {
         "event_time": pa.array(minutes + seconds * SECOND + frac_us, pa.int64()),
-        "level": pa.array(_per_distinct(pc.struct_field(parts, [3]), normalize_level, object), pa.string()),
+        "level": pa.array(per_distinct(pc.struct_field(parts, [3]), normalize_level, object), pa.string()),
         "component": pc.struct_field(parts, [4]),
         "message": pc.struct_field(parts, [5]),
     }
