@@ -4,7 +4,7 @@
 around it costs as much again. Access logs are often the biggest files of a
 night, so :func:`access_columns` parses a whole block of lines with Arrow
 compute kernels instead. It only accepts lines whose outcome it can guarantee to
-be exactly the per-line one (``tests/test_access_block.py`` checks this
+be exactly the per-line one (``tests/test_parse_blocks.py`` checks this
 differentially): the common shape with an IPv4 (or 4-hex-digit IPv6) client,
 a ``dd/Mon/yyyy:HH:MM:SS ±hhmm`` time, a ``METHOD target PROTOCOL`` request
 without backslashes, an optional referer/agent pair and an optional request time.
@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from aiops.parsing.access import _minute_us, _offset
 from aiops.parsing.timestamps import SECOND
-from aiops.parsing.vector import per_distinct
+from aiops.parsing.vector import per_distinct, shape_test
 
 _MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 # Clients that no other auto-mode format can read as a timestamp or a key=value pair.
@@ -41,15 +41,9 @@ OK_PATTERN = (
     r"^" + _CLIENT + r" [!-~]+ [!-~]+ \[\d\d/(?:" + _MONTHS + r")/\d{4}:\d\d:\d\d:[0-5]\d [+-]\d{4}\] "
     r'"[A-Z]+ [^ "\\\x00]+ [^ "\\\x00]+" \d{3} (?:\d+|-)(?: "[^"\\\x00]*" "[^"\\\x00]*")?(?: \d+\.\d+)?$'
 )
-OK_RE = re.compile(OK_PATTERN)  # the same test for one line: is a block worth the vector path?
-
-
-def is_fast_line(raw: bytes) -> bool:
-    """Would the vectorised path take this line? (for estimating a file's parse cost)"""
-    try:
-        return OK_RE.match(raw.decode()) is not None
-    except UnicodeDecodeError:
-        return False
+OK_RE = re.compile(OK_PATTERN)
+# Would the vectorised path take this line? (its shape; the date is checked later)
+is_fast_line = shape_test(OK_RE)
 
 
 _LATENCY = r" (?P<s>\d+\.\d+)$"

@@ -56,7 +56,8 @@ def _vector_parser(raws: list[bytes]) -> Callable | None:
     return None
 
 
-def _feed(parser: LogParser, raws: list[bytes], first_no: int, a: int, b: int, out: list) -> None:
+def feed_lines(parser: LogParser, raws: list[bytes], first_no: int, a: int, b: int, out: list) -> None:
+    """Feed lines ``a`` to ``b`` of ``raws`` one by one (line numbers from ``first_no``), appending the items to ``out``."""
     feed = parser.feed
     for j in range(a, b):
         out.extend(feed(raws[j], first_no + j))
@@ -68,13 +69,13 @@ def parse_block(parser: LogParser, raws: list[bytes], first_no: int) -> list[Par
     n = len(raws)
     columns_of = _vector_parser(raws) if n >= MIN_BLOCK_LINES and parser.auto_only else None
     if columns_of is None:
-        _feed(parser, raws, first_no, 0, n, out)
+        feed_lines(parser, raws, first_no, 0, n, out)
         return out
     binary = pa.array(raws, pa.binary())
     try:
         lines = binary.cast(pa.string())
     except pa.ArrowInvalid:  # invalid UTF-8 in the block: its damaged lines are dead letters, one by one
-        _feed(parser, raws, first_no, 0, n, out)
+        feed_lines(parser, raws, first_no, 0, n, out)
         return out
     ok, columns = columns_of(lines)
     if ok.any() and max(map(len, raws)) > parser.config.max_line_bytes:
@@ -83,7 +84,7 @@ def parse_block(parser: LogParser, raws: list[bytes], first_no: int) -> list[Par
     fast[:-1] &= ok[1:]
     fast[-1] = False
     if not fast.any():
-        _feed(parser, raws, first_no, 0, n, out)
+        feed_lines(parser, raws, first_no, 0, n, out)
         return out
     table = _fast_table(parser, columns, np.cumsum(ok)[fast] - 1, np.flatnonzero(fast) + first_no)
     # Segments of equal ``fast``: fast runs are slices of ``table``, the rest is fed line by line.
@@ -95,7 +96,7 @@ def parse_block(parser: LogParser, raws: list[bytes], first_no: int) -> list[Par
             out.append(table.slice(done, b - a))
             done += b - a
         else:
-            _feed(parser, raws, first_no, a, b, out)
+            feed_lines(parser, raws, first_no, a, b, out)
     return out
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 
 import pyarrow as pa
 
-from aiops.parsing.blocks import parse_block
+from aiops.parsing.blocks import feed_lines, parse_block
 from aiops.parsing.reader import LogParser
 from aiops.schema import MAX_DEAD_LETTER_BYTES, DeadLetter, ParsedEvent, TimestampUs
 from aiops.sources import InputFile, Truncated, read_blocks
@@ -32,7 +32,7 @@ from aiops.sources import InputFile, Truncated, read_blocks
 class FileParse:
     """Iterate the ParsedEvents and DeadLetters of one file; ``lines_read`` is set once exhausted.
 
-    With ``tables=True`` runs of access-log lines come as Arrow tables of ParsedEvents
+    With ``tables=True`` runs of lines in a vectorised format come as Arrow tables of ParsedEvents
     (:func:`aiops.parsing.blocks.parse_block`), in line order with the other items.
     """
 
@@ -60,9 +60,8 @@ class FileParse:
             if self.tables:
                 items = parse_block(parser, block, line_no + 1)
             else:
-                feed, items = parser.feed, []
-                for i, raw in enumerate(block, line_no + 1):
-                    items.extend(feed(raw, i))
+                items = []
+                feed_lines(parser, block, line_no + 1, 0, len(block), items)
             line_no += len(block)
             if on_lines is not None:
                 on_lines(len(block))

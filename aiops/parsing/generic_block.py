@@ -30,8 +30,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aiops.parsing.levels import normalize_level
-from aiops.parsing.timestamps import SECOND, civil_us
-from aiops.parsing.vector import per_distinct
+from aiops.parsing.timestamps import SECOND, parse_iso
+from aiops.parsing.vector import per_distinct, shape_test
 
 _LEVELS = "TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL"
 OK_PATTERN = (
@@ -40,19 +40,14 @@ OK_PATTERN = (
     r"(?P<msg>[!-~](?:.*[^\r])?)$"
 )
 OK_RE = re.compile(OK_PATTERN)
-
-
-def is_fast_line(raw: bytes) -> bool:
-    """Would the vectorised path take this line? (its shape; the date is checked later)"""
-    try:
-        return OK_RE.match(raw.decode()) is not None
-    except UnicodeDecodeError:
-        return False
+# Would the vectorised path take this line? (its shape; the date is checked later)
+is_fast_line = shape_test(OK_RE)
 
 
 def _minute_us(key: str) -> int:
-    t = civil_us(int(key[:4]), int(key[5:7]), int(key[8:10]), int(key[11:13]), int(key[14:16]), 0)
-    return -1 if t is None else t  # -1: no such date (the per-line parser rejects the line)
+    """The minute "yyyy-MM-dd HH:mm" as the per-line parser reads it; -1: no such date (it rejects the line)."""
+    t = parse_iso(key + ":00")
+    return -1 if t is None else t
 
 
 def generic_columns(lines: pa.StringArray) -> tuple[np.ndarray, dict[str, pa.Array]]:

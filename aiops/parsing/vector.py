@@ -5,15 +5,30 @@ Example::
     >>> import pyarrow as pa
     >>> per_distinct(pa.array(["a", "bb", "a"]), len, int).tolist()
     [1, 2, 1]
+    >>> shape_test(re.compile("a+$"))(b"aaa")
+    True
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+
+def shape_test(pattern: re.Pattern[str]) -> Callable[[bytes], bool]:
+    """A cheap test of one raw line against a block format's shape (undecodable bytes: no)."""
+
+    def test(raw: bytes) -> bool:
+        try:
+            return pattern.match(raw.decode()) is not None
+        except UnicodeDecodeError:
+            return False
+
+    return test
 
 
 def per_distinct(values: pa.Array, fn: Callable, dtype) -> np.ndarray:
