@@ -22,7 +22,7 @@ from collections.abc import Callable
 import apache_beam as beam
 from apache_beam.io.filesystem import BeamIOError
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
 from aiops import __version__
 from aiops.anomaly.config import AnomalyConfig
@@ -30,6 +30,7 @@ from aiops.anomaly.sessions import SessionKey
 from aiops.commit import commit_run, remove_staging, write_manifest
 from aiops.formats.library import FormatLibrary, FormatLibraryError, library_path_next_to
 from aiops.layout import Layout, batch_key, beside_store
+from aiops.local_runner import local_runner
 from aiops.progress import ProgressPrinter, print_summary
 from aiops.sources import InputError, expand_inputs, filesystem_hint
 from aiops.templating.store import FileTemplateStore, TemplateStoreError
@@ -106,26 +107,6 @@ def _check_writable(root: str) -> None:
     # ValueError: unknown scheme or missing credentials; AssertionError: Beam's S3 client without boto3
     except (OSError, BeamIOError, ValueError, AssertionError) as exc:
         raise UsageError(f"output not writable: {root} ({filesystem_hint(exc)})") from exc
-
-
-def _runner(options: PipelineOptions, argv: list[str]):
-    """The runner the user named, else a local runner that works offline and uses every core."""
-    if options.view_as(StandardOptions).runner:
-        return None, False
-    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
-    # Local SDK workers inherit the environment. Arrow's default allocator (mimalloc) keeps freed
-    # pages per thread, so a worker's RSS grew with its share of the input (`make bench`: +~60 MiB
-    # per worker from 1M to 2M lines); the system allocator returns them, at the same speed.
-    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
-
-    direct = options.view_as(DirectOptions)
-    in_memory = direct.direct_running_mode == "in_memory" and any(a.startswith("--direct_running_mode") for a in argv)
-    if not any(a.startswith("--direct_num_workers") for a in argv):
-        direct.direct_num_workers = 1 if in_memory else (os.cpu_count() or 1)
-    if not any(a.startswith("--direct_running_mode") for a in argv):
-        direct.direct_running_mode = "multi_processing" if direct.direct_num_workers > 1 else "in_memory"
-    return FnApiRunner(), True
 
 
 def llm_settings(opts):
@@ -238,7 +219,7 @@ def prepare(argv: list[str]):
 
 def run(argv: list[str]) -> int:
     options, opts, files, layout, store_path, store, window_us, anomaly_config, session_key, llm = prepare(argv)
-    runner, local = _runner(options, argv)
+    runner, local = local_runner(options, argv)
     started = _now()
     run_id = opts.run_id or dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
     key = batch_key([f.path for f in files])
@@ -312,7 +293,7 @@ def _summarise(layout: Layout, run_id: str, key: str, window_us: int, llm, store
     from pipelines.summaries import summarise_run
 
     def factory():
-        runner, _ = _runner(options, argv)  # a new runner: the batch job's has run
+        runner, _ = local_runner(options, argv)  # a new runner: the batch job's has run
         if local:  # a few dozen requests: one process, no worker start-up
             small = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
             return beam.Pipeline(runner=runner, options=PipelineOptions(
