@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 
 COMMANDS = {
@@ -57,5 +58,19 @@ def main(argv: list[str] | None = None) -> int:
     return int(module.main(rest) or 0)
 
 
+def entry() -> None:
+    """The console script: :func:`main`, then an exit without the interpreter's teardown."""
+    code = main()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:  # a closed pipe (``aiops query ... | head``): nothing more to say
+            pass
+    # Why: every command has closed what it wrote by now; unloading Beam, gRPC, Arrow and DuckDB
+    # took ~0.25 s at the end of every batch run.
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

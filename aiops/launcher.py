@@ -219,7 +219,8 @@ def prepare(argv: list[str]):
 
 def run(argv: list[str]) -> int:
     options, opts, files, layout, store_path, store, window_us, anomaly_config, session_key, llm = prepare(argv)
-    runner, local = local_runner(options, argv)
+    # forked here, single-threaded: the idle ones exit when the pool closes below, or with this process
+    runner, local = local_runner(options, argv, fork=True)
     started = _now()
     run_id = opts.run_id or dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
     key = batch_key([f.path for f in files])
@@ -258,6 +259,8 @@ def run(argv: list[str]) -> int:
         finally:
             if printer:
                 printer.stop()
+            if runner is not None and runner.pool is not None:
+                runner.pool.close()
     learned = _learn_formats(staging, store_path, llm[0])
     summary = commit_run(layout, staging, run_id, key, store, layout.sequence_models(store_path))
     remove_staging(staging)

@@ -20,24 +20,38 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 from apache_beam.portability import python_urns
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
+from aiops.worker_pool import FORKED_URN, WorkerPool
+
 BEAM_WORKER = b"-m apache_beam.runners.worker.sdk_worker_main"
 WORKER_COMMAND = f"{sys.executable} -m aiops.worker"
 
 
 class LocalRunner(FnApiRunner):
-    """FnApiRunner whose subprocess workers run :mod:`aiops.worker` instead of Beam's module."""
+    """FnApiRunner whose multi-process workers come from a :class:`WorkerPool` of forked children
+    when one is given, else are subprocesses running :mod:`aiops.worker` instead of Beam's module."""
+
+    def __init__(self, pool: WorkerPool | None = None):
+        super().__init__()
+        self.pool = pool
 
     def run_via_runner_api(self, pipeline_proto, options):
         # FnApiRunner.run_pipeline hard-codes the worker command for multi_processing; the
         # environment is only data in the pipeline proto, so it is swapped here, before any worker starts.
         for env in pipeline_proto.components.environments.values():
             if env.urn == python_urns.SUBPROCESS_SDK and env.payload.endswith(BEAM_WORKER):
-                env.payload = WORKER_COMMAND.encode()
+                if self.pool is not None:
+                    env.urn, env.payload = FORKED_URN, self.pool.key.encode()
+                else:
+                    env.payload = WORKER_COMMAND.encode()
         return super().run_via_runner_api(pipeline_proto, options)
 
 
-def local_runner(options: PipelineOptions, argv: list[str]):
-    """(runner, local): the runner the user named (None, False), else the local runner (LocalRunner, True)."""
+def local_runner(options: PipelineOptions, argv: list[str], fork: bool = False):
+    """(runner, local): the runner the user named (None, False), else the local runner (LocalRunner, True).
+
+    ``fork``: fork its multi-process workers now (call it single-threaded, with the job's modules
+    imported); the caller closes ``runner.pool`` after the run.
+    """
     if options.view_as(StandardOptions).runner:
         return None, False
     # Local SDK workers inherit the environment. Arrow's default allocator (mimalloc) keeps freed
@@ -51,4 +65,9 @@ def local_runner(options: PipelineOptions, argv: list[str]):
         direct.direct_num_workers = 1 if in_memory else (os.cpu_count() or 1)
     if not any(a.startswith("--direct_running_mode") for a in argv):
         direct.direct_running_mode = "multi_processing" if direct.direct_num_workers > 1 else "in_memory"
-    return LocalRunner(), True
+    pool = None
+    if fork and direct.direct_running_mode == "multi_processing":
+        from apache_beam.runners.worker import sdk_worker_main  # noqa: F401  # imported once, in every child
+
+        pool = WorkerPool.fork(direct.direct_num_workers)
+    return LocalRunner(pool), True

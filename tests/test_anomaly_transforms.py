@@ -11,7 +11,7 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from aiops.anomaly.config import AnomalyConfig
-from aiops.anomaly.partials import TemplateWindowAcc, to_rows
+from aiops.anomaly.partials import PARTIALS_SCHEMA, TemplateWindowAcc, to_rows
 from aiops.anomaly.sessions import PARTS_SCHEMA, SessionKey, SessionSummary, summarise_all
 from aiops.parquet_io import write_table
 from aiops.schema import TemplateWindowRow, rows_to_table
@@ -44,12 +44,21 @@ def _write_history(root: str, batch_key: str, count: int, windows: int) -> None:
     write_table(rows_to_table(TemplateWindowRow, rows), path)
 
 
+def _counts(rows: list[tuple[str, int, str, int]]) -> pa.Table:
+    """A partials table of event counts only (kind 'n')."""
+    n = len(rows)
+    return pa.table({"service": [r[0] for r in rows], "win": [r[1] for r in rows], "template_id": [r[2] for r in rows],
+                     "kind": ["n"] * n, "field": [""] * n, "value": [""] * n, "a": [float(r[3]) for r in rows],
+                     "b": [0.0] * n, "c": [0.0] * n}, schema=PARTIALS_SCHEMA)
+
+
 @pytest.mark.parametrize("history_key, expect_flag", [("earlier", True), ("runkey", False)])
 def test_earlier_runs_are_the_baseline_but_this_batch_keys_own_files_are_not(tmp_path, history_key, expect_flag):
     root = str(tmp_path)
     _write_history(root, history_key, count=100, windows=24)
     tid = _model().templates[0].template_id
-    partials = [(("svc", T0), {tid: TemplateWindowAcc(events=900)}), (("svc", T0 + W), {tid: TemplateWindowAcc(events=100)})]
+    # two units' partials tables: the window at T0 is split between them
+    partials = [_counts([("svc", T0, tid, 600)]), _counts([("svc", T0, tid, 300), ("svc", T0 + W, tid, 100)])]
     with BeamTestPipeline(runner=FnApiRunner()) as p:
         models = p | "Models" >> beam.Create([("svc", _model())])
         found, written = p | beam.Create(partials) | ScoreWindows(_ctx(root), models)

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from aiops.anomaly.baseline import count_z, least_surprising, recent_baseline, seasonal_baseline
 from aiops.anomaly.config import AnomalyConfig
 from aiops.anomaly.grid import assemble
-from aiops.anomaly.partials import TemplateWindowAcc, measure_positions, to_rows, window_partials
+from aiops.anomaly.partial_tables import merge_partial_tables, rows_table, run_range, split_services
+from aiops.anomaly.partials import (
+    PARTIALS_SCHEMA,
+    TemplateWindowAcc,
+    accs_by_window,
+    measure_positions,
+    merge_partials,
+    partials_table,
+    to_rows,
+    window_partials,
+)
 from aiops.anomaly.windows import missing_mass, score_service
 from aiops.schema import TemplateWindowRow
 
@@ -67,6 +80,53 @@ def test_window_partials_group_by_window_and_template() -> None:
     assert row.value_fields == ["latency_ms", "p0"]
     assert row.value_geomeans == pytest.approx([1.0, np.sqrt(10 * 100) - 1], rel=1e-9)
     assert row.top_keys == ["http_status=200", "http_status=500", "p1=ok"] and row.top_counts == [1, 1, 2]
+
+
+def _events(times: list[int], templates: list[str], params: list[list[str]], latency: list) -> pa.Table:
+    n = len(times)
+    return pa.table({
+        "service": ["a"] * n, "event_time": pa.array(times, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+        "level": ["INFO"] * n, "template_id": templates, "params": params, "latency_ms": latency,
+        "response_bytes": pa.nulls(n, pa.int64()), "http_status": pa.nulls(n, pa.int64()),
+    })
+
+
+def test_partial_tables_merge_to_the_rows_of_merged_accumulators() -> None:
+    texts = {"t1": "took <*> ms: <*>", "t2": "idle"}
+    unit1 = partials_table(_events([0, 10, W + 1], ["t1", "t1", "t1"], [["9", "ok"], ["99", "ok"], ["9", "bad"]],
+                                   [1.0, None, 3.0]), W, texts)
+    unit2 = partials_table(_events([20, 30], ["t1", "t2"], [["999", "late"], []], [7.0, None]), W, texts)
+    merged = merge_partial_tables([unit1, PARTIALS_SCHEMA.empty_table(), unit2])
+    assert merged.filter(pc.equal(merged.column("kind"), "n")).select(["win", "template_id", "a"]).to_pylist() == [
+        {"win": 0, "template_id": "t1", "a": 3.0}, {"win": 0, "template_id": "t2", "a": 1.0},
+        {"win": W, "template_id": "t1", "a": 1.0}]
+    rows = rows_table(merged, W, "r1").to_pylist()
+    assert [(r["service"], r["template_id"], r["events"], r["value_fields"], r["value_counts"], r["top_keys"],
+             r["top_counts"]) for r in rows] == [
+        ("a", "t1", 3, ["latency_ms", "p0"], [2, 3], ["p1=ok", "p1=late"], [2, 1]),
+        ("a", "t2", 1, [], [], [], []),
+        ("a", "t1", 1, ["latency_ms", "p0"], [1, 1], ["p1=bad"], [1])]
+    assert rows[0]["value_geomeans"] == pytest.approx([np.sqrt(2 * 8) - 1, np.cbrt(10 * 100 * 1000) - 1], rel=1e-9)
+    assert rows[2]["window_end"] == dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=2 * W)
+    # the same rows as merging TemplateWindowAcc objects and to_rows
+    accs = merge_partials(accs_by_window(unit1), accs_by_window(unit2))
+    old = [r._asdict() for (svc, start), per in sorted(accs.items()) for r in to_rows(svc, start, W, per, "r1")]
+    assert [{k: v for k, v in r.items() if k not in ("window_start", "window_end")} for r in rows] == [
+        {k: v for k, v in r.items() if k not in ("window_start", "window_end")} for r in old]
+    assert run_range(merged) == (0, W) and run_range(PARTIALS_SCHEMA.empty_table()) is None
+    assert sorted(split_services(merged)) == ["a"]
+
+
+def test_partial_tables_keep_the_most_common_values() -> None:
+    n = 40
+    many = pa.table({"service": ["a"] * n, "win": [0] * n, "template_id": ["t"] * n, "kind": ["c"] * n,
+                     "field": ["p0"] * n, "value": [f"v{i:02d}" for i in range(n)], "a": [1.0] * n,
+                     "b": [0.0] * n, "c": [0.0] * n}, schema=PARTIALS_SCHEMA)
+    more = pa.table({"service": ["a"], "win": [0], "template_id": ["t"], "kind": ["c"], "field": ["p0"],
+                     "value": ["v07"], "a": [5.0], "b": [0.0], "c": [0.0]}, schema=PARTIALS_SCHEMA)
+    merged = merge_partial_tables([many, more], keep=4)
+    assert merged.column("value").to_pylist() == ["v00", "v01", "v02", "v07"]
+    assert merged.column("a").to_pylist() == [1.0, 1.0, 1.0, 6.0]
 
 
 def test_accumulator_merge_keeps_top_values_bounded() -> None:

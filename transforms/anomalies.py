@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import apache_beam as beam
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -29,10 +30,17 @@ from apache_beam.metrics import Metrics
 
 from aiops.anomaly.config import AnomalyConfig
 from aiops.anomaly.grid import assemble
-from aiops.anomaly.partials import merge_partials, to_rows
+from aiops.anomaly.partial_tables import (
+    TEMPLATE_WINDOW_SCHEMA,
+    merge_partial_tables,
+    rows_table,
+    run_range,
+    split_services,
+)
+from aiops.anomaly.partials import accs_by_window
 from aiops.anomaly.sessions import PARTS_SCHEMA, open_flags, sequence_findings, session_table, summarise_all
 from aiops.anomaly.windows import score_service
-from aiops.parquet_io import DAY_US, PartitionedWriter, WrittenFile, dt_of
+from aiops.parquet_io import DAY_US, PartitionedWriter, WrittenFile, dt_of, filter_equal
 from aiops.schema import AnomalyRow, SessionRow, TemplateWindowRow, arrow_schema, rows_to_table
 
 
@@ -82,69 +90,71 @@ def name_to_table(name: str) -> str:
     return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
-class PartialsCombineFn(beam.CombineFn):
-    def create_accumulator(self):
-        return {}
-
-    def add_input(self, acc, value):
-        return merge_partials(acc, {("", 0): value})
-
-    def merge_accumulators(self, accs):
-        out: dict = {}
-        for acc in accs:
-            merge_partials(out, acc)
-        return out
-
-    def extract_output(self, acc):
-        return acc.get(("", 0), {})
+KEEP_VALUES = 32  # categorical values kept per (window, template, field) while merging, as TemplateWindowAcc.merge
 
 
-class RangeFn(beam.CombineFn):
-    """(min, max) of the window starts, None when there are none."""
+def read_history(ctx: AnomalyContext, lo: int, hi: int) -> pa.Table:
+    """Earlier runs' template_windows rows from window start ``lo`` to the day of ``hi`` (µs as int64)."""
+    days = {dt_of(d) for d in range(lo // DAY_US, hi // DAY_US + 1)}
+    pattern = FileSystems.join(ctx.root, "template_windows", "dt=*", "*.parquet")
+    tables = []
+    for meta in FileSystems.match([pattern])[0].metadata_list:
+        parts = meta.path.rstrip("/").split("/")
+        if parts[-2].removeprefix("dt=") not in days or parts[-1].startswith(ctx.batch_key + "-"):
+            continue
+        with FileSystems.open(meta.path, compression_type="uncompressed") as fh:
+            tables.append(pq.read_table(fh, columns=list(TemplateWindowRow._fields)).cast(TEMPLATE_WINDOW_SCHEMA))
+    if not tables:
+        return HISTORY_SCHEMA.empty_table()
+    table = pa.concat_tables(tables)
+    for name in ("window_start", "window_end"):  # TimestampUs: ints, as the rows of this run
+        table = table.set_column(table.schema.get_field_index(name), name, table.column(name).cast(pa.int64()))
+    return table.filter(pc.greater_equal(table.column("window_start"), lo))
 
-    def create_accumulator(self):
-        return None
 
-    def add_input(self, acc, value):
-        return (value, value) if acc is None else (min(acc[0], value), max(acc[1], value))
-
-    def merge_accumulators(self, accs):
-        out = None
-        for acc in accs:
-            if acc is not None:
-                out = acc if out is None else (min(out[0], acc[0]), max(out[1], acc[1]))
-        return out
-
-    def extract_output(self, acc):
-        return acc
+HISTORY_SCHEMA = pa.schema([pa.field(f.name, pa.int64()) if f.name in ("window_start", "window_end") else f
+                            for f in TEMPLATE_WINDOW_SCHEMA])
 
 
-class ReadHistoryFn(beam.DoFn):
-    """Earlier runs' template_windows rows within the history horizon, keyed by service."""
+class MergeWindowsFn(beam.DoFn):
+    """Every unit's partials table in; the ``template_windows`` table (tagged ``rows``) and, per
+    service, (service, (its partials, its history, the run's window range)) out."""
 
     def __init__(self, ctx: AnomalyContext):
         self.ctx = ctx
         self.rows_read = Metrics.counter("aiops", "history_rows")
 
-    def process(self, _, run_range):
-        if run_range is None:
+    def setup(self) -> None:
+        self.con = duckdb.connect()
+
+    def teardown(self) -> None:
+        self.con.close()
+
+    def process(self, element):
+        _, tables = element
+        merged = merge_partial_tables(list(tables), KEEP_VALUES, self.con)
+        span = run_range(merged)
+        if span is None:
             return
-        lo = run_range[0] - self.ctx.config.history_days * DAY_US
-        days = {dt_of(d) for d in range(lo // DAY_US, run_range[1] // DAY_US + 1)}
-        pattern = FileSystems.join(self.ctx.root, "template_windows", "dt=*", "*.parquet")
-        for meta in FileSystems.match([pattern])[0].metadata_list:
-            parts = meta.path.rstrip("/").split("/")
-            if parts[-2].removeprefix("dt=") not in days or parts[-1].startswith(self.ctx.batch_key + "-"):
-                continue
-            with FileSystems.open(meta.path, compression_type="uncompressed") as fh:
-                table = pq.read_table(fh, columns=list(TemplateWindowRow._fields))
-            for name in ("window_start", "window_end"):  # TimestampUs: ints, as the rows of this run
-                table = table.set_column(table.schema.get_field_index(name), name, table.column(name).cast("int64"))
-            self.rows_read.inc(table.num_rows)
-            for values in zip(*(table.column(c).to_pylist() for c in TemplateWindowRow._fields), strict=True):
-                row = TemplateWindowRow(*values)
-                if row.window_start >= lo:
-                    yield row.service, row
+        yield beam.pvalue.TaggedOutput("rows", rows_table(merged, self.ctx.window_us, self.ctx.run_id,
+                                                          self.ctx.config.top_values, self.con))
+        history = read_history(self.ctx, span[0] - self.ctx.config.history_days * DAY_US, span[1])
+        self.rows_read.inc(history.num_rows)
+        for service, part in split_services(merged).items():
+            yield service, (part, filter_equal(history, "service", service), span)
+
+
+class WriteTableFn(beam.DoFn):
+    """A table in, its Parquet files per ``dt`` out."""
+
+    def __init__(self, staging: str, table: str, time_column: str):
+        self.staging, self.table, self.time_column = staging, table, time_column
+
+    def process(self, table: pa.Table):
+        writer = PartitionedWriter(FileSystems.join(self.staging, self.table), uuid.uuid4().hex, self.time_column,
+                                   self.table, table.schema)
+        writer.write(table)
+        yield from writer.close()
 
 
 class ScoreServiceFn(beam.DoFn):
@@ -152,22 +162,26 @@ class ScoreServiceFn(beam.DoFn):
         self.ctx = ctx
         self.found = Metrics.counter("aiops", "anomalies")
 
-    def process(self, element, run_range, models):
-        service, grouped = element
-        run = dict(grouped["run"])
-        if not run or run_range is None:
-            return
+    def process(self, element, models):
+        service, (partials, history, span) = element
+        run = {start: per_template for (_, start), per_template in accs_by_window(partials).items()}
         model = models.get(service)
         first_seen = {t.template_id: t.first_seen for t in model.templates} if model else {}
         texts = {t.template_id: t.template for t in model.templates} if model else {}
-        grid = assemble(service, run, list(grouped["history"]), first_seen, texts, run_range, self.ctx.window_us)
-        rows = score_service(grid, self.ctx.config, self.ctx.run_id)
-        self.found.inc(len(rows))
-        yield from rows
+        rows = [TemplateWindowRow(*values) for values in zip(*(history.column(c).to_pylist()
+                                                              for c in TemplateWindowRow._fields), strict=True)]
+        grid = assemble(service, run, rows, first_seen, texts, span, self.ctx.window_us)
+        found = score_service(grid, self.ctx.config, self.ctx.run_id)
+        self.found.inc(len(found))
+        yield from found
 
 
 class ScoreWindows(beam.PTransform):
-    """((service, window), {template_id: TemplateWindowAcc}) -> AnomalyRow; tagged ``written``."""
+    """Partials tables (one per work unit, ``PARTIALS_SCHEMA``) -> AnomalyRow; tagged ``written``.
+
+    One step merges every unit's table, reads the history once and hands each service its
+    partials and history; the services are then scored in parallel.
+    """
 
     def __init__(self, ctx: AnomalyContext, models):
         super().__init__()
@@ -175,27 +189,18 @@ class ScoreWindows(beam.PTransform):
 
     def expand(self, partials):
         ctx = self.ctx
-        merged = partials | "MergeTemplatePartials" >> beam.CombinePerKey(PartialsCombineFn())
-        rows = merged | "TemplateWindowRows" >> beam.FlatMap(
-            lambda kv: to_rows(kv[0][0], kv[0][1], ctx.window_us, kv[1], ctx.run_id, ctx.config.top_values))
-        written = write_rows(rows, "TemplateWindows", ctx.staging, TemplateWindowRow, "window_start",
-                             lambda r: (r.window_start, r.service, r.template_id))
-        run_range = (
-            merged
-            | "WindowStarts" >> beam.Map(lambda kv: kv[0][1])
-            | "RunRange" >> beam.CombineGlobally(RangeFn())
+        merged = (
+            partials
+            | "KeyPartials" >> beam.Map(lambda table: (0, table))
+            | "GroupPartials" >> beam.GroupByKey()
+            | "MergeTemplatePartials" >> beam.ParDo(MergeWindowsFn(ctx)).with_outputs("rows", main="services")
         )
-        history = (
-            merged.pipeline
-            | "HistorySeed" >> beam.Create([None])
-            | "ReadHistory" >> beam.ParDo(ReadHistoryFn(ctx), beam.pvalue.AsSingleton(run_range))
-        )
-        by_service = merged | "KeyByService" >> beam.Map(lambda kv: (kv[0][0], (kv[0][1], kv[1])))
+        written = merged.rows | "WriteTemplateWindows" >> beam.ParDo(
+            WriteTableFn(ctx.staging, "template_windows", "window_start"))
         found = (
-            {"run": by_service, "history": history}
-            | "JoinHistory" >> beam.CoGroupByKey()
-            | "ScoreServices" >> beam.ParDo(ScoreServiceFn(ctx), beam.pvalue.AsSingleton(run_range),
-                                            beam.pvalue.AsDict(self.models))
+            merged.services
+            | "SpreadServices" >> beam.Reshuffle()
+            | "ScoreServices" >> beam.ParDo(ScoreServiceFn(ctx), beam.pvalue.AsDict(self.models))
         )
         return found, written
 

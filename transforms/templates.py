@@ -26,19 +26,21 @@ import pyarrow.compute as pc
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from aiops.anomaly.partials import WindowPartials, merge_partials, window_partials
+from aiops.anomaly.partial_tables import merge_partial_tables
+from aiops.anomaly.partials import partials_table
 from aiops.anomaly.sessions import SessionKey, session_parts
 from aiops.kpi import KpiAccumulator, partial_kpis
 from aiops.parquet_io import PartitionedWriter, WrittenFile
 from aiops.schema import Event, arrow_schema
 from aiops.templating.learner import Observation, TemplateConfig, learn
 from aiops.templating.store import FileTemplateStore
-from transforms.anomalies import SessionSpool
+from transforms.anomalies import KEEP_VALUES, SessionSpool
 from transforms.parse import work_units
 
 EVENT_SCHEMA = arrow_schema(Event)
 # Events per anomaly-partials query: one DuckDB query has a fixed cost of tens of ms, so batch them.
 PARTIALS_ROWS = 131_072
+MERGE_EVERY = 8  # partials tables of a unit merged into one past this many
 
 
 def merge_observations(values) -> tuple[int, int, int, str]:
@@ -130,9 +132,9 @@ def templated(table: pa.Table, models: dict, run_id: str) -> pa.Table:
 class ApplyTemplatesFn(beam.DoFn):
     """One staged file in: final events written per dt; KPI partials out.
 
-    Tagged outputs: ``written`` (files), ``template_partials`` ((service, window) ->
-    per-template partials for the anomaly scorers) and ``session_parts`` (service ->
-    {session key: its events in this unit}), when a session key is set.
+    Tagged outputs: ``written`` (files), ``template_partials`` (one long table of the unit's
+    per-template window partials for the anomaly scorers, ``PARTIALS_SCHEMA``) and
+    ``session_parts`` ((service, spool path) of its keyed events), when a session key is set.
     """
 
     def __init__(self, staging: str, run_id: str, window_us: int, session_key: SessionKey | None = None,
@@ -154,7 +156,7 @@ class ApplyTemplatesFn(beam.DoFn):
     def process(self, unit: list[str], models: dict):
         writer = PartitionedWriter(FileSystems.join(self.staging, "events"), uuid.uuid4().hex, "event_time", "events", EVENT_SCHEMA)
         partials: dict[tuple[str, int], KpiAccumulator] = {}
-        windows: WindowPartials = {}
+        windows: list[pa.Table] = []
         sessions = SessionSpool(self.staging) if self.session_key is not None else None
         pending: list[pa.Table] = []
         pending_rows = 0
@@ -176,18 +178,21 @@ class ApplyTemplatesFn(beam.DoFn):
         self._partials(windows, pending)
         for written in writer.close():
             yield beam.pvalue.TaggedOutput("written", written)
-        for wkey, per_template in windows.items():
-            yield beam.pvalue.TaggedOutput("template_partials", (wkey, per_template))
+        merged = merge_partial_tables(windows, KEEP_VALUES, self.con)
+        if merged.num_rows:
+            yield beam.pvalue.TaggedOutput("template_partials", merged)
         if sessions is not None:  # (service, spool path): the parts stay on disk until scoring
             for svc_path in sessions.close():
                 yield beam.pvalue.TaggedOutput("session_parts", svc_path)
         yield from partials.items()
 
 
-    def _partials(self, into: WindowPartials, tables: list[pa.Table]) -> None:
+    def _partials(self, into: list[pa.Table], tables: list[pa.Table]) -> None:
         if tables:
             events = pa.concat_tables(tables)
-            merge_partials(into, window_partials(events, self.window_us, template_texts(events), self.top_values, self.con))
+            into.append(partials_table(events, self.window_us, template_texts(events), self.top_values, self.con))
+            if len(into) >= MERGE_EVERY:  # bounded: a unit's partials stay one table of its windows
+                into[:] = [merge_partial_tables(into, KEEP_VALUES, self.con)]
 
 
 def template_texts(events: pa.Table) -> dict[str, str]:
@@ -198,7 +203,7 @@ def template_texts(events: pa.Table) -> dict[str, str]:
 
 class ApplyTemplates(beam.PTransform):
     """Staged (path, rows) -> tagged: main ((service, window_start), KpiAccumulator), written,
-    template_partials, session_parts."""
+    template_partials (a table per unit), session_parts."""
 
     def __init__(self, models, staging: str, run_id: str, window_us: int, bins: int | None = None,
                  session_key: SessionKey | None = None, top_values: int = 8):

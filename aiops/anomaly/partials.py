@@ -77,6 +77,10 @@ class TemplateWindowAcc:
 
 
 WindowPartials = dict[tuple[str, int], dict[str, TemplateWindowAcc]]
+PARTIALS_SCHEMA = pa.schema([
+    ("service", pa.string()), ("win", pa.int64()), ("template_id", pa.string()), ("kind", pa.string()),
+    ("field", pa.string()), ("value", pa.string()), ("a", pa.float64()), ("b", pa.float64()), ("c", pa.float64()),
+])
 
 _SQL = """
 WITH ev AS (
@@ -120,13 +124,16 @@ SELECT * FROM counts UNION ALL SELECT * FROM numeric UNION ALL SELECT * FROM cat
 """
 
 
-def window_partials(
+def partials_table(
     events: pa.Table, window_us: int, templates: dict[str, str], top: int = 8,
     con: duckdb.DuckDBPyConnection | None = None,
-) -> WindowPartials:
-    """Partials per (service, window_start) and template_id for one batch of templated events.
+) -> pa.Table:
+    """The partials of one batch of templated events as a long table (``PARTIALS_SCHEMA``).
 
-    ``templates`` maps the template_ids present to their text (to find measured parameters).
+    One row per (service, win, template_id, kind, field, value): kind ``n`` carries events and
+    errors in ``a``/``b``; ``x`` a numeric field's n, sum and sum of squares of ``log1p``; ``c``
+    the count of one categorical value (the ``top`` most common per field). ``templates`` maps
+    the template_ids present to their text (to find measured parameters).
     """
     con = con or duckdb.connect()
     pairs = [(tid, pos) for tid, text in templates.items() for pos in measure_positions(text)]
@@ -135,12 +142,16 @@ def window_partials(
     con.register("events", events)
     con.register("measures", measures)
     try:
-        result = con.sql(_SQL.format(w=int(window_us), k=int(top))).to_arrow_table()
+        return con.sql(_SQL.format(w=int(window_us), k=int(top))).to_arrow_table().cast(PARTIALS_SCHEMA)
     finally:
         con.unregister("events")
         con.unregister("measures")
+
+
+def accs_by_window(table: pa.Table) -> WindowPartials:
+    """A long partials table as {(service, window_start): {template_id: TemplateWindowAcc}}."""
     out: WindowPartials = {}
-    cols = [result.column(i).to_pylist() for i in range(result.num_columns)]
+    cols = [table.column(i).to_pylist() for i in range(table.num_columns)]
     for service, win, tid, kind, name, value, a, b, c in zip(*cols, strict=True):
         acc = out.setdefault((service, win), {}).setdefault(tid, TemplateWindowAcc())
         if kind == "n":
@@ -150,6 +161,14 @@ def window_partials(
         else:
             acc.values.setdefault(name, {})[value] = int(a)
     return out
+
+
+def window_partials(
+    events: pa.Table, window_us: int, templates: dict[str, str], top: int = 8,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> WindowPartials:
+    """Partials per (service, window_start) and template_id for one batch of templated events."""
+    return accs_by_window(partials_table(events, window_us, templates, top, con))
 
 
 def merge_partials(into: WindowPartials, other: WindowPartials) -> WindowPartials:
