@@ -231,3 +231,26 @@ def test_a_periodic_line_that_stops_is_silent_after_two_windows_and_poisson_nois
     rng = np.random.default_rng(4)
     noisy = {i * W: {"p": TemplateWindowAcc(events=int(c))} for i, c in enumerate(rng.poisson(4, 200)) if c}
     assert [r for r in score_service(_grid(noisy, 200), AnomalyConfig(), "r") if r.kind == "silence"] == []
+
+
+def test_assemble_from_a_partials_table_equals_assemble_from_accumulators() -> None:
+    texts = {"t1": "took <*> ms: <*>", "t2": "idle"}
+    events = _events([0, 10, 20, W + 1, 2 * W + 3, 2 * W + 4], ["t1", "t1", "t2", "t1", "t2", "t1"],
+                     [["9", "ok"], ["99", "ok"], [], ["9", "bad"], [], ["5", "ok"]], [1.0, None, None, 3.0, None, 0.0])
+    table = merge_partial_tables([partials_table(events, W, texts)])
+    history = [TemplateWindowRow(-W, 0, "a", "t1", 4, 1, ["p0"], [9.0], [4], ["p1=ok"], [4], "r0")]
+    by_acc = {start: per for (_, start), per in accs_by_window(table).items()}
+    a = assemble("a", table, history, {"t1": -W}, texts, (0, 2 * W), W)
+    b = assemble("a", by_acc, history, {"t1": -W}, texts, (0, 2 * W), W)
+    np.testing.assert_array_equal(a.total, b.total)
+    np.testing.assert_array_equal(a.errors, b.errors)
+    assert list(a.counts) == list(b.counts) == ["t1", "t2"]
+    for tid in a.counts:
+        np.testing.assert_array_equal(a.counts[tid], b.counts[tid])
+    assert sorted(a.numeric) == sorted(b.numeric) == [("t1", "latency_ms"), ("t1", "p0")]
+    for key in a.numeric:
+        np.testing.assert_array_equal(a.numeric[key][0], b.numeric[key][0])
+        np.testing.assert_allclose(a.numeric[key][1], b.numeric[key][1], rtol=1e-12)
+    assert a.values == b.values == {("t1", "p1"): {0: {"ok": 4}, 1: {"ok": 2}, 2: {"bad": 1}, 3: {"ok": 1}}}
+    assert a.counts["t1"].tolist() == [4.0, 2.0, 1.0, 1.0]
+    assert (a.first_seen, a.scored_from) == (b.first_seen, b.scored_from) == ({"t1": -W, "t2": 0}, 1)

@@ -37,7 +37,6 @@ from aiops.anomaly.partial_tables import (
     run_range,
     split_services,
 )
-from aiops.anomaly.partials import accs_by_window
 from aiops.anomaly.sessions import PARTS_SCHEMA, open_flags, sequence_findings, session_table, summarise_all
 from aiops.anomaly.windows import score_service
 from aiops.parquet_io import DAY_US, PartitionedWriter, WrittenFile, dt_of, filter_equal
@@ -164,13 +163,12 @@ class ScoreServiceFn(beam.DoFn):
 
     def process(self, element, models):
         service, (partials, history, span) = element
-        run = {start: per_template for (_, start), per_template in accs_by_window(partials).items()}
         model = models.get(service)
         first_seen = {t.template_id: t.first_seen for t in model.templates} if model else {}
         texts = {t.template_id: t.template for t in model.templates} if model else {}
         rows = [TemplateWindowRow(*values) for values in zip(*(history.column(c).to_pylist()
                                                               for c in TemplateWindowRow._fields), strict=True)]
-        grid = assemble(service, run, rows, first_seen, texts, span, self.ctx.window_us)
+        grid = assemble(service, partials, rows, first_seen, texts, span, self.ctx.window_us)
         found = score_service(grid, self.ctx.config, self.ctx.run_id)
         self.found.inc(len(found))
         yield from found

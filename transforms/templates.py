@@ -38,8 +38,9 @@ from transforms.anomalies import KEEP_VALUES, SessionSpool
 from transforms.parse import work_units
 
 EVENT_SCHEMA = arrow_schema(Event)
-# Events per anomaly-partials query: one DuckDB query has a fixed cost of tens of ms, so batch them.
-PARTIALS_ROWS = 131_072
+# Staged events templated, written and summarised at a time: one DuckDB query and each template's
+# parameter extraction have a fixed cost, so batch them (bounded memory: one batch per worker).
+APPLY_ROWS = 131_072
 MERGE_EVERY = 8  # partials tables of a unit merged into one past this many
 
 
@@ -155,27 +156,20 @@ class ApplyTemplatesFn(beam.DoFn):
 
     def process(self, unit: list[str], models: dict):
         writer = PartitionedWriter(FileSystems.join(self.staging, "events"), uuid.uuid4().hex, "event_time", "events", EVENT_SCHEMA)
-        partials: dict[tuple[str, int], KpiAccumulator] = {}
+        kpis: dict[tuple[str, int], KpiAccumulator] = {}
         windows: list[pa.Table] = []
         sessions = SessionSpool(self.staging) if self.session_key is not None else None
-        pending: list[pa.Table] = []
+        pending: list[pa.RecordBatch] = []
         pending_rows = 0
         for staged_path in unit:
             with FileSystems.open(staged_path, compression_type="uncompressed") as fh:
                 for batch in pa.ipc.open_stream(fh):
-                    events = templated(pa.Table.from_batches([batch]), models, self.run_id)
-                    writer.write(events)
-                    self.events.inc(events.num_rows)
-                    for key, acc in partial_kpis(events, self.window_us).items():
-                        partials.setdefault(key, KpiAccumulator()).merge(acc)
-                    pending.append(events)
-                    pending_rows += events.num_rows
-                    if pending_rows >= PARTIALS_ROWS:
-                        self._partials(windows, pending)
+                    pending.append(batch)
+                    pending_rows += batch.num_rows
+                    if pending_rows >= APPLY_ROWS:
+                        self._apply(pending, models, writer, kpis, windows, sessions)
                         pending, pending_rows = [], 0
-                    if sessions is not None and self.session_key is not None:
-                        sessions.write(session_parts(events, self.session_key))
-        self._partials(windows, pending)
+        self._apply(pending, models, writer, kpis, windows, sessions)
         for written in writer.close():
             yield beam.pvalue.TaggedOutput("written", written)
         merged = merge_partial_tables(windows, KEEP_VALUES, self.con)
@@ -184,15 +178,23 @@ class ApplyTemplatesFn(beam.DoFn):
         if sessions is not None:  # (service, spool path): the parts stay on disk until scoring
             for svc_path in sessions.close():
                 yield beam.pvalue.TaggedOutput("session_parts", svc_path)
-        yield from partials.items()
+        yield from kpis.items()
 
-
-    def _partials(self, into: list[pa.Table], tables: list[pa.Table]) -> None:
-        if tables:
-            events = pa.concat_tables(tables)
-            into.append(partials_table(events, self.window_us, template_texts(events), self.top_values, self.con))
-            if len(into) >= MERGE_EVERY:  # bounded: a unit's partials stay one table of its windows
-                into[:] = [merge_partial_tables(into, KEEP_VALUES, self.con)]
+    def _apply(self, batches: list[pa.RecordBatch], models: dict, writer: PartitionedWriter,
+               kpis: dict[tuple[str, int], KpiAccumulator], windows: list[pa.Table], sessions: SessionSpool | None) -> None:
+        """Template one batch of staged events, write it, and add its KPI, window and session partials."""
+        if not batches:
+            return
+        events = templated(pa.Table.from_batches(batches), models, self.run_id)
+        writer.write(events)
+        self.events.inc(events.num_rows)
+        for key, acc in partial_kpis(events, self.window_us).items():
+            kpis.setdefault(key, KpiAccumulator()).merge(acc)
+        windows.append(partials_table(events, self.window_us, template_texts(events), self.top_values, self.con))
+        if len(windows) >= MERGE_EVERY:  # bounded: a unit's partials stay one table of its windows
+            windows[:] = [merge_partial_tables(windows, KEEP_VALUES, self.con)]
+        if sessions is not None and self.session_key is not None:
+            sessions.write(session_parts(events, self.session_key))
 
 
 def template_texts(events: pa.Table) -> dict[str, str]:

@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from aiops.anomaly.partials import TemplateWindowAcc
 from aiops.schema import TemplateWindowRow
@@ -67,9 +69,46 @@ def _add(grid: ServiceGrid, i: int, tid: str, events: int, errors: int, numeric:
         slot[value] = slot.get(value, 0) + c
 
 
+def _groups(keys: list) -> dict:
+    """{key: numpy indexes of its rows}, keys in order of first appearance."""
+    out: dict = {}
+    for i, key in enumerate(keys):
+        out.setdefault(key, []).append(i)
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def _add_table(grid: ServiceGrid, run: pa.Table) -> None:
+    """What ``_add`` does for every template-window of a partials table, by column instead of by row."""
+    kind = run.column("kind")
+    counts = run.filter(pc.equal(kind, "n"))
+    idx = (counts.column("win").to_numpy() - grid.origin) // grid.window_us
+    events, errors = counts.column("a").to_numpy(), counts.column("b").to_numpy()
+    grid.total += np.bincount(idx, weights=events, minlength=grid.n)
+    grid.errors += np.bincount(idx, weights=errors, minlength=grid.n)
+    for tid, rows in _groups(counts.column("template_id").to_pylist()).items():
+        grid.counts.setdefault(tid, np.zeros(grid.n))[idx[rows]] += events[rows]  # one row per window and template
+    numeric = run.filter(pc.and_(pc.equal(kind, "x"), pc.greater(run.column("a"), 0)))
+    idx = (numeric.column("win").to_numpy() - grid.origin) // grid.window_us
+    n, total = numeric.column("a").to_numpy(), numeric.column("b").to_numpy()
+    keys = list(zip(numeric.column("template_id").to_pylist(), numeric.column("field").to_pylist(), strict=True))
+    for key, rows in _groups(keys).items():
+        ns, means = grid.numeric.setdefault(key, (np.zeros(grid.n), np.full(grid.n, np.nan)))
+        at, old, add = idx[rows], ns[idx[rows]], n[rows]
+        mean = total[rows] / add
+        means[at] = np.where(old == 0, mean, (means[at] * old + mean * add) / (old + add))
+        ns[at] = old + add
+    values = run.filter(pc.equal(kind, "c"))
+    idx = (values.column("win").to_numpy() - grid.origin) // grid.window_us
+    for tid, name, i, value, c in zip(values.column("template_id").to_pylist(), values.column("field").to_pylist(),
+                                      idx.tolist(), values.column("value").to_pylist(), values.column("a").to_pylist(),
+                                      strict=True):
+        slot = grid.values.setdefault((tid, name), {}).setdefault(i, {})
+        slot[value] = slot.get(value, 0) + int(c)
+
+
 def assemble(
     service: str,
-    run: dict[int, dict[str, TemplateWindowAcc]],
+    run: dict[int, dict[str, TemplateWindowAcc]] | pa.Table,  # or one service's partials table (PARTIALS_SCHEMA)
     history: list[TemplateWindowRow],  # earlier runs' rows of this service
     first_seen: dict[str, int],
     templates: dict[str, str],
@@ -95,12 +134,15 @@ def assemble(
         numeric: list[tuple[str, float, float]] = [(f, float(c), math.log1p(max(g, 0.0))) for f, g, c in zip(h.value_fields, h.value_geomeans, h.value_counts, strict=True)]
         values = [(k.partition("=")[0], k.partition("=")[2], c) for k, c in zip(h.top_keys, h.top_counts, strict=True)]
         _add(grid, grid.index(h.window_start), h.template_id, h.events, h.errors, numeric, values)
-    for start, per_template in run.items():
-        i = grid.index(start)
-        for tid, acc in per_template.items():
-            numeric = [(f, float(a[0]), a[1] / a[0]) for f, a in acc.numeric.items() if a[0] > 0]
-            values = [(f, v, c) for f, counts in acc.values.items() for v, c in counts.items()]
-            _add(grid, i, tid, acc.events, acc.errors, numeric, values)
+    if isinstance(run, pa.Table):
+        _add_table(grid, run)
+    else:
+        for start, per_template in run.items():
+            i = grid.index(start)
+            for tid, acc in per_template.items():
+                numeric = [(f, float(a[0]), a[1] / a[0]) for f, a in acc.numeric.items() if a[0] > 0]
+                values = [(f, v, c) for f, counts in acc.values.items() for v, c in counts.items()]
+                _add(grid, i, tid, acc.events, acc.errors, numeric, values)
     grid.templates = dict(templates)
     for tid, counts in grid.counts.items():
         seen_at = np.flatnonzero(counts > 0)
