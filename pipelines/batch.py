@@ -72,7 +72,8 @@ def build(p: beam.Pipeline, files: list[InputFile], stage: StageConfig, store_pa
           session_key: SessionKey | None):
     """Wire the batch job into ``p``; returns the PCollection holding the outputs-list path."""
     window_us = ctx.window_us
-    parsed = p | "ListFiles" >> beam.Create(files) | "ParseLogs" >> ParseLogs(stage)
+    # no reshuffle after the list: ParseLogs packs the files into balanced units first
+    parsed = p | "ListFiles" >> beam.Create(files, reshuffle=False) | "ParseLogs" >> ParseLogs(stage)
     mined = parsed.observations | "MineTemplates" >> MineTemplates(store_path, stage.staging)
     applied = parsed.staged | "ApplyTemplates" >> ApplyTemplates(
         mined.models, stage.staging, stage.run_id, window_us, stage.bins, session_key, ctx.config.top_values)

@@ -41,6 +41,7 @@ from aiops.anomaly.sessions import PARTS_SCHEMA, open_flags, sequence_findings, 
 from aiops.anomaly.windows import score_service
 from aiops.parquet_io import DAY_US, PartitionedWriter, WrittenFile, dt_of, filter_equal
 from aiops.schema import AnomalyRow, SessionRow, TemplateWindowRow, arrow_schema, rows_to_table
+from transforms.gather import Gather
 
 
 @dataclass(frozen=True)
@@ -130,8 +131,7 @@ class MergeWindowsFn(beam.DoFn):
         self.con.close()
 
     def process(self, element):
-        _, tables = element
-        merged = merge_partial_tables(list(tables), KEEP_VALUES, self.con)
+        merged = merge_partial_tables(element, KEEP_VALUES, self.con)
         span = run_range(merged)
         if span is None:
             return
@@ -189,8 +189,7 @@ class ScoreWindows(beam.PTransform):
         ctx = self.ctx
         merged = (
             partials
-            | "KeyPartials" >> beam.Map(lambda table: (0, table))
-            | "GroupPartials" >> beam.GroupByKey()
+            | "GatherPartials" >> Gather()
             | "MergeTemplatePartials" >> beam.ParDo(MergeWindowsFn(ctx)).with_outputs("rows", main="services")
         )
         written = merged.rows | "WriteTemplateWindows" >> beam.ParDo(

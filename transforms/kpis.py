@@ -18,6 +18,7 @@ import apache_beam as beam
 from aiops.kpi import KpiAccumulator, finalize
 from aiops.parquet_io import DAY_US, PartitionedWriter
 from aiops.schema import KpiRow, arrow_schema, rows_to_table
+from transforms.gather import Gather
 
 
 class KpiCombineFn(beam.CombineFn):
@@ -64,13 +65,14 @@ class ComputeKpis(beam.PTransform):
 
     def expand(self, partials):
         run_id, window_us = self.run_id, self.window_us
-        first_seen = self.models | "FirstSeenByService" >> beam.combiners.ToDict() | "IndexFirstSeen" >> beam.Map(first_seen_by_service)
+        first_seen = (self.models | "FirstSeenByService" >> Gather()
+                      | "IndexFirstSeen" >> beam.Map(lambda pairs: first_seen_by_service(dict(pairs))))
         return (
             partials
             | "MergeKpiPartials" >> beam.CombinePerKey(KpiCombineFn())
             | "FinalizeKpis" >> beam.Map(
                 lambda kv, seen: finalize(kv[0][0], kv[0][1], window_us, kv[1], seen.get(kv[0][0], {}), run_id),
-                beam.pvalue.AsSingleton(first_seen),
+                beam.pvalue.AsSingleton(first_seen, default_value={}),  # no models: no events, no KPIs
             )
             | "KeyByDay" >> beam.Map(lambda row: (row.window_start // DAY_US, row))
             | "GroupByDay" >> beam.GroupByKey()

@@ -57,6 +57,7 @@ from aiops.schema import (
 from aiops.sources import InputFile, sample_density
 from aiops.splitting import DEFAULT_CHUNK_BYTES, split_input
 from aiops.templating.masking import mask_array
+from transforms.gather import Gather
 
 BATCH_EVENTS = 16_384
 STAGED_SCHEMA = arrow_schema(ParsedEvent).append(pa.field("masked", pa.string()))
@@ -86,7 +87,7 @@ def work_units(items, bins: int | None, weight, label: str):
         return items | f"{label}Units" >> beam.Map(lambda item: [item])
     return (
         items
-        | f"Collect{label}" >> beam.combiners.ToList()
+        | f"Collect{label}" >> Gather()
         | f"Pack{label}" >> beam.FlatMap(lambda all_items: pack([(i, weight(i)) for i in all_items], bins))
     )
 
