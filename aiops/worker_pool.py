@@ -87,6 +87,8 @@ def _wait_and_serve(sock: socket.socket) -> None:
         message, fds, _, _ = socket.recv_fds(sock, _MAX_MESSAGE, 2)
         if not message:
             os._exit(0)  # the pool closed without using this worker
+        while chunk := sock.recv(_MAX_MESSAGE):  # a stream socket may deliver the message in parts
+            message += chunk
         os.dup2(fds[0], 1)
         os.dup2(fds[1], 2)
         os.environ.update(json.loads(message.decode()))
@@ -126,9 +128,9 @@ class ForkedWorkerHandler(GrpcWorkerHandler):
             "PIPELINE_OPTIONS": json_format.MessageToJson(self.provision_info.provision_info.pipeline_options),
             "WORKER_ID": self.worker_id,
         }
-        pid, sock = self._child
+        _, sock = self._child
         socket.send_fds(sock, [json.dumps(env).encode()], [1, 2])
-        sock.close()
+        sock.close()  # the end of the message
 
     def _start_subprocess(self) -> None:
         from apache_beam.runners.portability import local_job_service
