@@ -35,7 +35,7 @@ from aiops.progress import ProgressPrinter, print_summary
 from aiops.sources import InputError, expand_inputs, filesystem_hint
 from aiops.templating.store import FileTemplateStore, TemplateStoreError
 from aiops.windowing import DEFAULT_WINDOW, parse_duration_us
-from pipelines.batch import BatchOptions, build
+from pipelines.batch import WORKER_PRELOAD, BatchOptions, build
 from pipelines.options import JobOptions, job_flags
 from transforms.anomalies import AnomalyContext
 from transforms.parse import StageConfig
@@ -220,7 +220,7 @@ def prepare(argv: list[str]):
 def run(argv: list[str]) -> int:
     options, opts, files, layout, store_path, store, window_us, anomaly_config, session_key, llm = prepare(argv)
     # forked here, single-threaded: the idle ones exit when the pool closes below, or with this process
-    runner, local = local_runner(options, argv, fork=True)
+    runner, local = local_runner(options, argv, fork=True, preload=WORKER_PRELOAD)
     started = _now()
     run_id = opts.run_id or dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
     key = batch_key([f.path for f in files])

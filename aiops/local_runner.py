@@ -46,11 +46,12 @@ class LocalRunner(FnApiRunner):
         return super().run_via_runner_api(pipeline_proto, options)
 
 
-def local_runner(options: PipelineOptions, argv: list[str], fork: bool = False):
+def local_runner(options: PipelineOptions, argv: list[str], fork: bool = False, preload: tuple[str, ...] = ()):
     """(runner, local): the runner the user named (None, False), else the local runner (LocalRunner, True).
 
     ``fork``: fork its multi-process workers now (call it single-threaded, with the job's modules
-    imported); the caller closes ``runner.pool`` after the run.
+    imported; ``preload`` names modules its DoFns import lazily); the caller closes ``runner.pool``
+    after the run.
     """
     if options.view_as(StandardOptions).runner:
         return None, False
@@ -69,5 +70,5 @@ def local_runner(options: PipelineOptions, argv: list[str], fork: bool = False):
     if fork and direct.direct_running_mode == "multi_processing":
         from apache_beam.runners.worker import sdk_worker_main  # noqa: F401  # imported once, in every child
 
-        pool = WorkerPool.fork(direct.direct_num_workers)
+        pool = WorkerPool.fork(direct.direct_num_workers, preload)
     return LocalRunner(pool), True

@@ -43,8 +43,12 @@ class WorkerPool:
         self._lock = threading.Lock()
 
     @classmethod
-    def fork(cls, n: int) -> WorkerPool | None:
-        """Fork ``n`` waiting workers; None when forking is unsafe here (threads running, no fork)."""
+    def fork(cls, n: int, preload: tuple[str, ...] = ()) -> WorkerPool | None:
+        """Fork ``n`` waiting workers; None when forking is unsafe here (threads running, no fork).
+
+        ``preload``: modules the job's DoFns import lazily; each child imports them while it waits
+        (the launcher is still building the pipeline then, so they cost no wall time).
+        """
         if n < 1 or not hasattr(os, "fork") or threading.active_count() > 1:
             return None
         pool = cls()
@@ -57,7 +61,7 @@ class WorkerPool:
                 parent.close()
                 for _, other in pool._idle:
                     other.close()  # an idle sibling's socket: else that sibling never sees its EOF
-                _wait_and_serve(child)
+                _wait_and_serve(child, preload)
             child.close()
             pool._idle.append((pid, parent))
         _POOLS[pool.key] = pool
@@ -77,13 +81,19 @@ class WorkerPool:
             os.waitpid(pid, 0)
 
 
-def _wait_and_serve(sock: socket.socket) -> None:
+def _wait_and_serve(sock: socket.socket, preload: tuple[str, ...]) -> None:
     """The forked child: wait for its descriptors (or EOF), run the SDK harness, exit."""
+    import importlib
     import random
 
     random.seed()  # do not share the launcher's random sequence
     code = 0
     try:
+        for name in preload:
+            try:
+                importlib.import_module(name)
+            except ImportError:  # the DoFn that needs it reports the error, with its context
+                pass
         message, fds, _, _ = socket.recv_fds(sock, _MAX_MESSAGE, 2)
         if not message:
             os._exit(0)  # the pool closed without using this worker

@@ -29,6 +29,10 @@ from transforms.parse import ParseLogs, StageConfig
 from transforms.templates import ApplyTemplates, MineTemplates
 
 OUTPUTS_FILE = "outputs.json"
+# Modules the job's DoFns import only when they run (the learner, the sequence model and what
+# Arrow's group_by loads): forked local workers import them while the pipeline is being built.
+WORKER_PRELOAD = ("aiops.templating.learner", "aiops.templating.cluster", "aiops.templating.merge",
+                  "aiops.anomaly.sequence", "pyarrow.dataset", "pyarrow.acero")
 
 
 class BatchOptions(PipelineOptions):
