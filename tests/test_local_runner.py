@@ -56,13 +56,13 @@ children = int(sys.argv[1])
 argv = ["--direct_num_workers", "2", "--direct_running_mode", "multi_processing"]
 options = PipelineOptions(argv)
 if children == 2:
-    runner, _ = local_runner(options, argv, fork=True)
+    runner, _ = local_runner(options, argv, fork=True, preload=("xml.dom.minidom", "no.such.module"))
 else:
     runner = LocalRunner(WorkerPool.fork(children))
 out = sys.argv[2]
 
 def parent(_):
-    return os.getppid()
+    return os.getppid() if "xml.dom.minidom" in sys.modules or children != 2 else -1
 
 with beam.Pipeline(runner=runner, options=options) as p:
     (p | beam.Create(range(8)) | beam.Reshuffle() | beam.Map(parent) | beam.combiners.ToList()
@@ -87,6 +87,7 @@ def _forked_run(tmp_path, children: int) -> tuple[int, list[int]]:
 def test_forked_workers_are_children_of_the_launcher(tmp_path):
     pid, ppids = _forked_run(tmp_path, 2)
     assert ppids == [pid]  # a subprocess worker's parent would be the shell Beam starts it with
+    # (and -1 would mean a worker had not imported the preloaded module; a missing one is skipped)
 
 
 def test_a_missing_forked_worker_is_started_as_a_subprocess(tmp_path):
