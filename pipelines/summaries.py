@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 import json
+import pickle
 import time
 from collections import Counter
 
@@ -26,10 +27,12 @@ from aiops.llm.evidence import EvidencePack, evidence_hash
 from aiops.llm.offline import MODEL as OFFLINE_MODEL
 from aiops.llm.offline import offline_summary
 from aiops.llm.prompt import build_request
-from aiops.llm.types import LLMConfig
+from aiops.llm.types import LLMConfig, LLMRequest
 from aiops.parquet_io import WrittenFile
 from pipelines.batch import OUTPUTS_FILE, collect_outputs
 from transforms.summaries import SummariseWindows, SummaryContext, summary_row
+
+REQUESTS_FILE = "requests.pickle"
 
 
 def _severity(pack: EvidencePack) -> float:
@@ -58,13 +61,14 @@ def _write_cache(cache_dir: str, key: str, entry: dict) -> None:
 def summarise_run(layout: Layout, run_id: str, batch_key: str, window_us: int, llm: LLMConfig, redaction,
                   cache_dir: str, pipeline_factory) -> dict:
     """Summarise the run's flagged windows; returns what the manifest records."""
-    from aiops.llm.evidence_sql import build_packs
+    from aiops.llm.evidence_sql import VIEWS, build_packs
     from aiops.llm.summary import SUMMARY_SCHEMA
 
     t0 = time.monotonic()
     if "://" in layout.root:
         return {"status": "skipped", "reason": "summaries read the output with DuckDB: local outputs only for now"}
-    packs = sorted(build_packs(query.connect(layout.root), run_id, window_us), key=_severity)
+    con = query.connect(layout.root, views=VIEWS)
+    packs = sorted(build_packs(con, run_id, window_us), key=_severity)
     # the cache key covers the evidence and the backend: another model is another answer
     keyed = [(evidence_hash(p), p) for p in packs]
     model_key = f"{llm.backend}:{llm.model}"
@@ -82,16 +86,12 @@ def summarise_run(layout: Layout, run_id: str, batch_key: str, window_us: int, l
         else:
             ready.append(summary_row(req, offline_summary(req.evidence or {}), "offline", OFFLINE_MODEL,
                                      "fallback:budget", f"over --llm_max_requests {llm.max_requests}", None, run_id))
-    p = pipeline_factory()
     ctx = SummaryContext(staging, run_id, llm)
-    written = p | "Requests" >> beam.Create(to_send) | "SummariseWindows" >> SummariseWindows(ctx, ready)
-    collect_outputs((written,), staging)
-    p.run().wait_until_finish()
-    with FileSystems.open(FileSystems.join(staging, OUTPUTS_FILE), compression_type="uncompressed") as fh:
-        files = [WrittenFile(**w) for w in json.loads(fh.read().decode())["written"]]
+    # no flagged window: no job to run, but the commit below still replaces what this batch key wrote before
+    files = _run(pipeline_factory, ctx, to_send, ready) if to_send or ready else []
     summary = CommitSummary(files=[])
     commit_tables(layout, files, SUMMARY_TABLES, batch_key, run_id, summary)
-    con = query.connect(layout.root)
+    query.refresh_views(con, layout.root, ("summaries",))  # the files just committed
     statuses = _statuses(con, run_id)
     if llm.backend != "offline":
         for row in _good_rows(con, run_id):
@@ -102,6 +102,30 @@ def summarise_run(layout: Layout, run_id: str, batch_key: str, window_us: int, l
     return {"status": "succeeded", "backend": llm.backend, "model": llm.model or None, "flagged_windows": len(packs),
             "requests_sent": sent, "statuses": statuses, "rows": summary.rows,
             "elapsed_s": round(time.monotonic() - t0, 3)}
+
+
+def _run(pipeline_factory, ctx: SummaryContext, to_send: list[LLMRequest], ready: list) -> list[WrittenFile]:
+    """SummariseWindows on the batch job's runner -> the files it staged (listed in a staged file)."""
+    p = pipeline_factory()
+    # The requests reach the job as one staged file rather than as Create's values: Beam pickles
+    # a Create's values with bz2 four times while it builds and translates the job (~10 ms each
+    # for 18 requests, growing with their number).
+    path = FileSystems.join(ctx.staging, REQUESTS_FILE)
+    with FileSystems.create(path, compression_type="uncompressed") as fh:
+        fh.write(pickle.dumps(to_send))
+    requests = p | "Requests" >> beam.Create([path]) | "ReadRequests" >> beam.FlatMap(_read_requests)
+    if ctx.llm.backend != "offline":  # remote calls are worth spreading over workers; offline ones take microseconds
+        requests = requests | "SpreadRequests" >> beam.Reshuffle()
+    written = requests | "SummariseWindows" >> SummariseWindows(ctx, ready)
+    collect_outputs((written,), ctx.staging)
+    p.run().wait_until_finish()
+    with FileSystems.open(FileSystems.join(ctx.staging, OUTPUTS_FILE), compression_type="uncompressed") as fh:
+        return [WrittenFile(**w) for w in json.loads(fh.read().decode())["written"]]
+
+
+def _read_requests(path: str) -> list[LLMRequest]:
+    with FileSystems.open(path, compression_type="uncompressed") as fh:
+        return pickle.loads(fh.read())
 
 
 def _slug(text: str) -> str:

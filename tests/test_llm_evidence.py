@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from aiops.llm.evidence import EvidencePack, evidence_hash, flagged_windows
@@ -109,3 +110,45 @@ def test_evidence_lines_of_several_windows_in_one_query(tmp_path) -> None:
     ]  # fmt: skip
     assert _lines(con, RUN, [], [], per_template=2, limit=3) == []
     assert _lines(con, "other-run", windows[:1], [["a1"]], per_template=2, limit=3) == [[]]
+
+
+def test_evidence_kpis_of_several_windows_in_one_query(tmp_path) -> None:
+    from aiops import query
+    from aiops.llm.evidence import FlaggedWindow
+    from aiops.llm.evidence_sql import _kpis
+    from tests.fixtures_output import ts, write_output
+
+    con = query.connect(write_output(tmp_path))
+    windows = [
+        FlaggedWindow("api", ts("2024-05-01T10:00:00"), ts("2024-05-01T10:05:00")),  # nothing the hour before
+        FlaggedWindow("db", ts("2024-05-02T09:10:00"), ts("2024-05-02T09:20:00")),  # two windows long, one kpis row
+        FlaggedWindow("web", ts("2024-05-02T09:10:00"), ts("2024-05-02T09:15:00")),  # no kpis row at all
+    ]
+    nothing = {"events_per_window": 0.0, "errors_per_window": 0.0, "error_rate": None, "latency_p95_ms_max": None,
+               "status_5xx_per_window": 0.0}
+    assert _kpis(con, windows, 300_000_000) == [
+        {"window": {"events_per_window": 4.0, "errors_per_window": 0.0, "error_rate": 0.0,
+                    "latency_p95_ms_max": 190.0, "status_5xx_per_window": 0.0},
+         "hour_before": nothing},
+        {"window": {"events_per_window": 0.5, "errors_per_window": 0.5, "error_rate": 1.0,
+                    "latency_p95_ms_max": None, "status_5xx_per_window": 0.0},
+         "hour_before": {"events_per_window": 1.0, "errors_per_window": 1.0, "error_rate": 1.0,
+                         "latency_p95_ms_max": None, "status_5xx_per_window": 0.0}},
+        {"window": nothing, "hour_before": nothing},
+    ]  # fmt: skip
+    assert _kpis(con, [], 300_000_000) == []
+
+
+def test_evidence_messages_are_those_of_the_lines_asked_for(tmp_path) -> None:
+    from aiops import query
+    from aiops.llm.evidence_sql import _messages
+    from tests.fixtures_output import RUN, write_output
+
+    con = query.connect(write_output(tmp_path))
+    first, last = dt.date(2024, 5, 1), dt.date(2024, 5, 2)
+    # app.log line 3 and db.log line 1 exist too: the two value lists must not bring them in
+    assert _messages(con, RUN, first, last, {("app.log", 1), ("db.log", 3)}) == {
+        ("app.log", 1): ["GET /users took 100 ms"], ("db.log", 3): ["connection lost to 10.0.0.2"]}
+    assert _messages(con, RUN, first, last, {("app.log", 9)}) == {}
+    assert _messages(con, RUN, first, last, set()) == {}
+    assert _messages(con, "other-run", first, last, {("app.log", 1)}) == {}

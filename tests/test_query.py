@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import shutil
 
 import pytest
 
@@ -112,6 +114,21 @@ def test_empty_and_missing_tables_keep_their_columns(root, tmp_path):
     bare.mkdir()
     for name in query.named_queries():
         assert query.run_named(str(bare), name, {})[1] == [], name
+
+
+def test_connect_creates_only_the_views_asked_for_and_refresh_sees_new_files(root, tmp_path):
+    import duckdb
+
+    fresh = write_output(tmp_path / "fresh", kpis=[])
+    con = query.connect(fresh, views=("kpis",))
+    assert con.execute("select count(*) from kpis").fetchall() == [(0,)]
+    with pytest.raises(duckdb.CatalogException):
+        con.execute("select count(*) from events")
+    shutil.copytree(os.path.join(root, "kpis"), os.path.join(fresh, "kpis"), dirs_exist_ok=True)  # a commit
+    assert con.execute("select count(*) from kpis").fetchall() == [(0,)]  # a view lists its files when made
+    query.refresh_views(con, fresh, ("kpis",))
+    assert con.execute("select service, count(*) from kpis group by 1 order by 1").fetchall() == [
+        ("api", 1), ("db", 2)]
 
 
 def test_cli_text_table(root, capsys):

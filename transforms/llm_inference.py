@@ -85,5 +85,5 @@ class Complete(beam.PTransform):
         return (
             requests
             | "RunInference" >> RunInference(handler)
-            | "Pairs" >> beam.Map(_pair)
+            | "Pairs" >> beam.Map(_pair).with_output_types(Any)  # declared: no bytecode inference per build
         )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -26,6 +27,7 @@ from aiops.llm.prompt import retry_request
 from aiops.llm.types import LLMConfig, LLMRequest, LLMResponse
 from aiops.schema import LlmRequestRow, SummaryRow, TimestampUs, datetime_to_us
 from transforms.anomalies import WriteRowsFn
+from transforms.gather import Gather
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,26 @@ def _order(row) -> tuple[str, ...]:
     return tuple(map(str, row[:3]))
 
 
+class WriteTablesFn(beam.DoFn):
+    """Every row of the step (SummaryRow and LlmRequestRow, gathered) -> each table's Parquet files, one per day.
+
+    Both tables share one Gather (one GroupByKey) rather than a ToList each: ToList
+    (CombineGlobally) adds a default-value branch (a Create and a side input), and every
+    GroupByKey is one more runner stage, for a step of a few dozen rows. No rows, no list, no
+    file, as ToList's empty list wrote none.
+    """
+
+    def __init__(self, staging: str):
+        self.writers = [(row_type, WriteRowsFn(staging, table, row_type, "window_start", _order))
+                        for table, row_type in (("summaries", SummaryRow), ("llm_requests", LlmRequestRow))]
+
+    def process(self, rows):
+        for row_type, writer in self.writers:
+            mine = [r for r in rows if isinstance(r, row_type)]
+            if mine:
+                yield from writer.process((None, mine))
+
+
 class SummariseWindows(beam.PTransform):
     """LLMRequest (one per flagged window) -> WrittenFile of the summaries and llm_requests tables."""
 
@@ -119,15 +141,15 @@ class SummariseWindows(beam.PTransform):
     def expand(self, requests):
         ctx = self.ctx
         rows, attempts = answer(requests, ctx)
-        ready = requests.pipeline | "ReadySummaries" >> beam.Create(self.ready)  # cached, or over budget
-        summaries = (rows, ready) | "FlattenSummaries" >> beam.Flatten()
+        parts = [rows, attempts]
+        if self.ready:  # cached, or over budget; none with the offline backend, so no steps for nothing
+            parts.append(requests.pipeline | "ReadySummaries" >> beam.Create(self.ready, reshuffle=False))
         return (
-            summaries | "CollectSummaries" >> beam.combiners.ToList() | "KeySummaries" >> beam.Map(lambda rows: (0, rows))
-            | "WriteSummaries" >> beam.ParDo(WriteRowsFn(ctx.staging, "summaries", SummaryRow, "window_start", _order)),
-            attempts | "CollectRequests" >> beam.combiners.ToList() | "KeyRequests" >> beam.Map(lambda rows: (0, rows))
-            | "WriteRequests" >> beam.ParDo(WriteRowsFn(ctx.staging, "llm_requests", LlmRequestRow, "window_start",
-                                                        _order)),
-        ) | "FlattenWritten" >> beam.Flatten()
+            parts
+            | "FlattenRows" >> beam.Flatten()
+            | "GatherRows" >> Gather()
+            | "WriteTables" >> beam.ParDo(WriteTablesFn(ctx.staging)).with_output_types(Any)
+        )
 
 
 def answer(requests, ctx: SummaryContext):
@@ -137,15 +159,19 @@ def answer(requests, ctx: SummaryContext):
     """
     from transforms.llm_inference import Complete
 
+    # Output types declared Any (here, in Complete and WriteTables) spare Beam inferring them from
+    # the bytecode at every build; the coders stay the pickling ones it chose from the inferred types.
     first = (
         requests
         | "Complete" >> Complete(ctx.llm)
-        | "Judge" >> beam.ParDo(JudgeFn(ctx, 1)).with_outputs("requests", "retry", main="rows")
+        | "Judge" >> beam.ParDo(JudgeFn(ctx, 1)).with_output_types(Any)
+        .with_outputs("requests", "retry", main="rows")
     )
     second = (
         first.retry
         | "CompleteRetry" >> Complete(ctx.llm)
-        | "JudgeRetry" >> beam.ParDo(JudgeFn(ctx, 2)).with_outputs("requests", "retry", main="rows")
+        | "JudgeRetry" >> beam.ParDo(JudgeFn(ctx, 2)).with_output_types(Any)
+        .with_outputs("requests", "retry", main="rows")
     )
     rows = (first.rows, second.rows) | "FlattenAnswers" >> beam.Flatten()
     attempts = (first.requests, second.requests) | "FlattenRequests" >> beam.Flatten()
