@@ -24,6 +24,7 @@ from aiops.schema import FileStats
 from aiops.sources import InputFile
 from aiops.splitting import DEFAULT_CHUNK_BYTES
 from transforms.anomalies import AnomalyContext, ScoreSessions, ScoreWindows, write_anomalies
+from transforms.gather import Gather
 from transforms.kpis import ComputeKpis
 from transforms.parse import ParseLogs, StageConfig
 from transforms.templates import ApplyTemplates, MineTemplates
@@ -54,7 +55,11 @@ class BatchOptions(PipelineOptions):
 
 
 def collect_outputs(outputs, staging: str):
-    """One file listing every written file and every file's stats: what the launcher commits."""
+    """One file listing every written file and every file's stats: what the launcher commits.
+
+    Written once the job has finished everything else; a job that wrote nothing and read no file
+    writes no list (the batch job always reads a file; the summaries job reads a missing list as empty).
+    """
 
     def write(items):
         written = [w._asdict() for w in items if isinstance(w, WrittenFile)]
@@ -67,7 +72,7 @@ def collect_outputs(outputs, staging: str):
     return (
         outputs
         | "FlattenOutputs" >> beam.Flatten()
-        | "CollectOutputs" >> beam.combiners.ToList()
+        | "CollectOutputs" >> Gather()
         | "WriteOutputList" >> beam.Map(write)
     )
 

@@ -119,7 +119,10 @@ def _run(pipeline_factory, ctx: SummaryContext, to_send: list[LLMRequest], ready
     written = requests | "SummariseWindows" >> SummariseWindows(ctx, ready)
     collect_outputs((written,), ctx.staging)
     p.run().wait_until_finish()
-    with FileSystems.open(FileSystems.join(ctx.staging, OUTPUTS_FILE), compression_type="uncompressed") as fh:
+    listing = FileSystems.join(ctx.staging, OUTPUTS_FILE)
+    if not FileSystems.exists(listing):  # nothing written: collect_outputs lists no empty job
+        return []
+    with FileSystems.open(listing, compression_type="uncompressed") as fh:
         return [WrittenFile(**w) for w in json.loads(fh.read().decode())["written"]]
 
 

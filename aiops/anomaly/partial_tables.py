@@ -35,7 +35,6 @@ WITH summed AS (
 SELECT * FROM summed
 QUALIFY kind <> 'c'
      OR row_number() OVER (PARTITION BY service, win, template_id, kind, field ORDER BY a DESC, value) <= {keep}
-ORDER BY service, win, template_id, kind, field, value
 """
 
 _ROWS = """
@@ -71,7 +70,7 @@ def _query(sql: str, parts: pa.Table, con: duckdb.DuckDBPyConnection | None) -> 
 
 
 def merge_partial_tables(tables: list[pa.Table], keep: int = 32, con: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
-    """One partials table from many (of units, batches or workers), sorted by key."""
+    """One partials table from many (of units, batches or workers), one row per key, in no particular order."""
     tables = [t for t in tables if t.num_rows]
     if not tables:
         return PARTIALS_SCHEMA.empty_table()
