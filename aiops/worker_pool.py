@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import socket
@@ -54,6 +55,10 @@ class WorkerPool:
         pool = cls()
         sys.stdout.flush()
         sys.stderr.flush()
+        # The launcher's objects (every imported module) go to a generation the collector never
+        # scans: a child's collections then neither walk them nor write to their pages, which
+        # would copy those pages into every child (CPython's recommendation for fork without exec).
+        gc.freeze()
         for _ in range(n):
             parent, child = socket.socketpair()
             pid = os.fork()
@@ -64,6 +69,7 @@ class WorkerPool:
                 _wait_and_serve(child, preload)
             child.close()
             pool._idle.append((pid, parent))
+        gc.unfreeze()  # the launcher itself goes on as before
         _POOLS[pool.key] = pool
         return pool
 
@@ -94,6 +100,7 @@ def _wait_and_serve(sock: socket.socket, preload: tuple[str, ...]) -> None:
                 importlib.import_module(name)
             except ImportError:  # the DoFn that needs it reports the error, with its context
                 pass
+        gc.freeze()  # the preloaded modules too
         message, fds, _, _ = socket.recv_fds(sock, _MAX_MESSAGE, 2)
         if not message:
             os._exit(0)  # the pool closed without using this worker
