@@ -1,4 +1,4 @@
-"""The batch job's wiring: ParseLogs -> MineTemplates -> ApplyTemplates -> ComputeKpis, ScoreWindows, ScoreSessions.
+"""The batch job's wiring: ParseLogs -> MineTemplates -> ApplyTemplates -> ComputeKpis, ScoreServices.
 
 Only wiring lives here; the launcher (``aiops.launcher``) checks arguments,
 chooses the runner, commits the staged files and writes the run manifest.
@@ -23,10 +23,11 @@ from aiops.parquet_io import WrittenFile
 from aiops.schema import FileStats
 from aiops.sources import InputFile
 from aiops.splitting import DEFAULT_CHUNK_BYTES
-from transforms.anomalies import AnomalyContext, ScoreSessions, ScoreWindows, write_anomalies
+from transforms.anomalies import AnomalyContext, write_anomalies
 from transforms.gather import Gather
 from transforms.kpis import ComputeKpis
 from transforms.parse import ParseLogs, StageConfig
+from transforms.scoring import ScoreServices
 from transforms.templates import ApplyTemplates, MineTemplates
 
 OUTPUTS_FILE = "outputs.json"
@@ -87,13 +88,11 @@ def build(p: beam.Pipeline, files: list[InputFile], stage: StageConfig, store_pa
     applied = parsed.staged | "ApplyTemplates" >> ApplyTemplates(
         mined.models, stage.staging, stage.run_id, window_us, stage.bins, session_key, ctx.config.top_values)
     kpis = applied.kpi_partials | "ComputeKpis" >> ComputeKpis(mined.models, stage.staging, stage.run_id, window_us)
-    window_found, template_windows = applied.template_partials | "ScoreWindows" >> ScoreWindows(ctx, mined.models)
-    session_found, session_written = applied.session_parts | "ScoreSessions" >> ScoreSessions(ctx)
-    found = (window_found, session_found) | "FlattenAnomalies" >> beam.Flatten()
+    found, scored = applied.scoring | "ScoreServices" >> ScoreServices(ctx, mined.models, stage.bins)
     anomalies = write_anomalies(found, stage.staging)
     samples = parsed.format_samples | "WriteFormatSamples" >> beam.Map(_write_samples, stage.staging)
-    return collect_outputs((parsed.written, parsed.stats, mined.written, applied.written, kpis, template_windows,
-                     session_written, anomalies, samples), stage.staging)
+    return collect_outputs((parsed.written, parsed.stats, mined.written, applied.written, kpis, scored, anomalies,
+                            samples), stage.staging)
 
 
 def _write_samples(element, staging: str) -> WrittenFile:

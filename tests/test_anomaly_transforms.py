@@ -1,4 +1,4 @@
-"""ScoreWindows on the FnApiRunner: partials in, template_windows written, history read, findings out."""
+"""ScoreServices on the FnApiRunner: partials in, template_windows written, history read, findings out."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from aiops.anomaly.sessions import PARTS_SCHEMA, SessionKey, SessionSummary, sum
 from aiops.parquet_io import write_table
 from aiops.schema import TemplateWindowRow, rows_to_table
 from aiops.templating.learner import Observation, learn
-from transforms.anomalies import AnomalyContext, ScoreWindows, name_to_table
+from transforms.anomalies import AnomalyContext, name_to_table
+from transforms.scoring import ScoreServices, plan_units, read_partials, stage_partials
 
 W = 300_000_000
 T0 = 1_795_305_600_000_000  # 2026-11-22T00:00:00Z
@@ -61,7 +62,8 @@ def test_earlier_runs_are_the_baseline_but_this_batch_keys_own_files_are_not(tmp
     partials = [_counts([("svc", T0, tid, 600)]), _counts([("svc", T0, tid, 300), ("svc", T0 + W, tid, 100)])]
     with BeamTestPipeline(runner=FnApiRunner()) as p:
         models = p | "Models" >> beam.Create([("svc", _model())])
-        found, written = p | beam.Create(partials) | ScoreWindows(_ctx(root), models)
+        items = [stage_partials(t, f"{root}/_staging/r2") for t in partials]
+        found, written = p | beam.Create(items) | ScoreServices(_ctx(root), models, bins=2)
         kinds = found | beam.Map(lambda r: (r.window_start - T0, r.kind, r.template_id is None, r.observed, r.expected))
         expected = [(0, "frequency", True, 900.0, 100.0), (0, "frequency", False, 900.0, 100.0)] if expect_flag else []
         assert_that(kinds, equal_to(expected))
@@ -133,3 +135,23 @@ def test_session_table_rows() -> None:
          "score": 0.0, "is_anomaly": False, "reason": None, "run_id": "r9"},
     ]
     assert session_table("svc", [], [], "r9").num_rows == 0
+
+
+def test_plan_units_balance_sessions_and_windows(tmp_path) -> None:
+    unit1 = stage_partials(_counts([("a", T0, "t", 5), ("b", T0 + W, "t", 1), ("c", T0, "t", 1)]), str(tmp_path))
+    unit2 = stage_partials(_counts([("a", T0 + 2 * W, "t", 5)]), str(tmp_path))
+    assert stage_partials(PARTIALS_SCHEMA.empty_table(), str(tmp_path)) is None
+    assert unit1[1][1:] == ({"a": 1, "b": 1, "c": 1}, (T0, T0 + W))
+    items = [unit1, unit2, ("sessions", ("b", "/s/2.arrows", 100, 50)), ("sessions", ("b", "/s/1.arrows", 50, 50)),
+             ("sessions", ("d", "/s/1.arrows", 30, 30))]
+    units = plan_units(items, 2)
+    # costs (µs): b 150 + 4 * 100 + 4, d 30 + 4 * 30, a 4 * 2, c 4 -> b alone; d, a and c together
+    assert [(sorted(u.partials), sorted(u.sessions)) for u in units] == [(["b"], ["b"]), (["a", "c"], ["d"])]
+    assert units[0].sessions["b"] == ["/s/1.arrows", "/s/2.arrows"]
+    assert units[1].partials["a"] == sorted([unit1[1][0], unit2[1][0]]) and units[1].partials["c"] == [unit1[1][0]]
+    assert [t.column("service").to_pylist() for t in read_partials(units[1])] in (
+        [["a", "c"], ["a"]], [["a"], ["a", "c"]])  # the two files, in path order
+    assert {u.span for u in units} == {(T0, T0 + 2 * W)}
+    per_service = plan_units(items, None)
+    assert [sorted({*u.partials, *u.sessions}) for u in per_service] == [["a"], ["b"], ["c"], ["d"]]
+    assert plan_units([], 2) == []

@@ -1,15 +1,14 @@
-"""ScoreWindows and ScoreSessions: the anomaly stages, around the pure scorers in ``aiops.anomaly``.
+"""The anomaly stages' building blocks, around the pure scorers in ``aiops.anomaly``.
 
-ScoreWindows merges the per-template window partials from ApplyTemplates, writes them as
-the ``template_windows`` table, reads earlier runs' ``template_windows`` under the same
-output as history, and scores each service (frequency, silence, new_template, content).
-ScoreSessions orders each session's events, fits one sequence model per service (seeded
-with the model an earlier run persisted) and scores every session.
+``window_findings`` scores one service's merged window partials with its history (earlier runs'
+``template_windows`` under the same output, ``read_history``): frequency, silence, new_template,
+content. ``session_outputs`` orders each session's events, fits one sequence model per service
+(seeded with the model an earlier run persisted) and scores every session. ``SessionSpool`` keeps
+ApplyTemplates' keyed events on disk until then. ScoreServices (transforms/scoring.py) runs them.
 
 Example (see tests/test_anomaly_transforms.py)::
 
-    found = template_partials | ScoreWindows(ctx, models)
-    sessions = session_parts | ScoreSessions(ctx)  # (service, spool path) from ApplyTemplates
+    found = window_findings(ctx, "web", partials, history, (first, last), model)
 """
 
 from __future__ import annotations
@@ -21,27 +20,20 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import apache_beam as beam
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
 
 from aiops.anomaly.config import AnomalyConfig
 from aiops.anomaly.grid import assemble
 from aiops.anomaly.partial_tables import (
     TEMPLATE_WINDOW_SCHEMA,
-    merge_partial_tables,
-    rows_table,
-    run_range,
-    split_services,
 )
-from aiops.anomaly.sessions import PARTS_SCHEMA, open_flags, sequence_findings, session_table, summarise_all
+from aiops.anomaly.sessions import PARTS_SCHEMA, open_flags, sequence_findings, session_table
 from aiops.anomaly.windows import score_service
-from aiops.parquet_io import DAY_US, PartitionedWriter, WrittenFile, dt_of, filter_equal
+from aiops.parquet_io import DAY_US, PartitionedWriter, WrittenFile, dt_of
 from aiops.schema import AnomalyRow, SessionRow, TemplateWindowRow, arrow_schema, rows_to_table
-from transforms.gather import Gather
 
 
 @dataclass(frozen=True)
@@ -116,90 +108,15 @@ HISTORY_SCHEMA = pa.schema([pa.field(f.name, pa.int64()) if f.name in ("window_s
                             for f in TEMPLATE_WINDOW_SCHEMA])
 
 
-class MergeWindowsFn(beam.DoFn):
-    """Every unit's partials table in; the ``template_windows`` table (tagged ``rows``) and, per
-    service, (service, (its partials, its history, the run's window range)) out."""
-
-    def __init__(self, ctx: AnomalyContext):
-        self.ctx = ctx
-        self.rows_read = Metrics.counter("aiops", "history_rows")
-
-    def setup(self) -> None:
-        self.con = duckdb.connect()
-
-    def teardown(self) -> None:
-        self.con.close()
-
-    def process(self, element):
-        merged = merge_partial_tables(element, KEEP_VALUES, self.con)
-        span = run_range(merged)
-        if span is None:
-            return
-        yield beam.pvalue.TaggedOutput("rows", rows_table(merged, self.ctx.window_us, self.ctx.run_id,
-                                                          self.ctx.config.top_values, self.con))
-        history = read_history(self.ctx, span[0] - self.ctx.config.history_days * DAY_US, span[1])
-        self.rows_read.inc(history.num_rows)
-        for service, part in split_services(merged).items():
-            yield service, (part, filter_equal(history, "service", service), span)
-
-
-class WriteTableFn(beam.DoFn):
-    """A table in, its Parquet files per ``dt`` out."""
-
-    def __init__(self, staging: str, table: str, time_column: str):
-        self.staging, self.table, self.time_column = staging, table, time_column
-
-    def process(self, table: pa.Table):
-        writer = PartitionedWriter(FileSystems.join(self.staging, self.table), uuid.uuid4().hex, self.time_column,
-                                   self.table, table.schema)
-        writer.write(table)
-        yield from writer.close()
-
-
-class ScoreServiceFn(beam.DoFn):
-    def __init__(self, ctx: AnomalyContext):
-        self.ctx = ctx
-        self.found = Metrics.counter("aiops", "anomalies")
-
-    def process(self, element, models):
-        service, (partials, history, span) = element
-        model = models.get(service)
-        first_seen = {t.template_id: t.first_seen for t in model.templates} if model else {}
-        texts = {t.template_id: t.template for t in model.templates} if model else {}
-        rows = [TemplateWindowRow(*values) for values in zip(*(history.column(c).to_pylist()
-                                                              for c in TemplateWindowRow._fields), strict=True)]
-        grid = assemble(service, partials, rows, first_seen, texts, span, self.ctx.window_us)
-        found = score_service(grid, self.ctx.config, self.ctx.run_id)
-        self.found.inc(len(found))
-        yield from found
-
-
-class ScoreWindows(beam.PTransform):
-    """Partials tables (one per work unit, ``PARTIALS_SCHEMA``) -> AnomalyRow; tagged ``written``.
-
-    One step merges every unit's table, reads the history once and hands each service its
-    partials and history; the services are then scored in parallel.
-    """
-
-    def __init__(self, ctx: AnomalyContext, models):
-        super().__init__()
-        self.ctx, self.models = ctx, models
-
-    def expand(self, partials):
-        ctx = self.ctx
-        merged = (
-            partials
-            | "GatherPartials" >> Gather()
-            | "MergeTemplatePartials" >> beam.ParDo(MergeWindowsFn(ctx)).with_outputs("rows", main="services")
-        )
-        written = merged.rows | "WriteTemplateWindows" >> beam.ParDo(
-            WriteTableFn(ctx.staging, "template_windows", "window_start"))
-        found = (
-            merged.services
-            | "SpreadServices" >> beam.Reshuffle()
-            | "ScoreServices" >> beam.ParDo(ScoreServiceFn(ctx), beam.pvalue.AsDict(self.models))
-        )
-        return found, written
+def window_findings(ctx: AnomalyContext, service: str, partials: pa.Table, history: pa.Table,
+                    span: tuple[int, int], model) -> list[AnomalyRow]:
+    """Window findings of one service: its merged partials on the grid with its history (rows as int µs)."""
+    first_seen = {t.template_id: t.first_seen for t in model.templates} if model else {}
+    texts = {t.template_id: t.template for t in model.templates} if model else {}
+    rows = [TemplateWindowRow(*values) for values in zip(*(history.column(c).to_pylist()
+                                                          for c in TemplateWindowRow._fields), strict=True)]
+    grid = assemble(service, partials, rows, first_seen, texts, span, ctx.window_us)
+    return score_service(grid, ctx.config, ctx.run_id)
 
 
 def load_sequence_state(path: str) -> dict:
@@ -218,7 +135,8 @@ class SessionSpool:
 
     def __init__(self, staging: str):
         self.path = FileSystems.join(staging, "session_parts", f"{uuid.uuid4().hex}.arrows")
-        self.services: set[str] = set()
+        self.rows: dict[str, int] = {}
+        self.sessions: dict[str, int] = {}  # distinct keys per batch, summed: an estimate for planning
         self._fh: BinaryIO | None = None
         self._writer: pa.ipc.RecordBatchStreamWriter | None = None
 
@@ -229,15 +147,21 @@ class SessionSpool:
             self._fh = FileSystems.create(self.path, compression_type="uncompressed")
             self._writer = pa.ipc.new_stream(self._fh, PARTS_SCHEMA, options=pa.ipc.IpcWriteOptions(compression="lz4"))
         self._writer.write_table(parts)
-        self.services.update(parts.column("service").combine_chunks().dictionary.to_pylist())
+        plain = pa.table({"service": parts.column("service").cast(pa.string()),
+                          "session_id": parts.column("session_id").cast(pa.string())})
+        counts = plain.group_by("service").aggregate([("session_id", "count"), ("session_id", "count_distinct")])
+        for svc, n, k in zip(*(counts.column(c).to_pylist() for c in ("service", "session_id_count",
+                                                                      "session_id_count_distinct")), strict=True):
+            self.rows[svc] = self.rows.get(svc, 0) + n
+            self.sessions[svc] = self.sessions.get(svc, 0) + k
 
-    def close(self) -> list[tuple[str, str]]:
-        """(service, path) for every service with keyed events in this unit."""
+    def close(self) -> list[tuple[str, str, int, int]]:
+        """(service, path, keyed events, sessions) for every service with keyed events in this unit."""
         if self._writer is None or self._fh is None:
             return []
         self._writer.close()
         self._fh.close()
-        return [(svc, self.path) for svc in sorted(self.services)]
+        return [(svc, self.path, self.rows[svc], self.sessions[svc]) for svc in sorted(self.rows)]
 
 
 def read_parts(service: str, paths) -> list[pa.Table]:
@@ -250,59 +174,37 @@ def read_parts(service: str, paths) -> list[pa.Table]:
     return out
 
 
-class ScoreSessionsFn(beam.DoFn):
-    """All sessions of one service: fit (with the persisted prior), score, persist the model."""
+def session_outputs(ctx: AnomalyContext, service: str, sessions: list):
+    """All sessions of one service: fit (with the persisted prior), score, persist the model.
 
-    def __init__(self, ctx: AnomalyContext):
-        self.ctx = ctx
-        self.flagged = Metrics.counter("aiops", "anomalous_sessions")
+    Yields the sequence findings (AnomalyRow), the number of anomalous sessions (int) and the
+    files written (WrittenFile: the staged model and the ``sessions`` table).
+    """
+    from aiops.anomaly.sequence import SequenceModel
 
-    def process(self, element):
-        from aiops.anomaly.sequence import SequenceModel
-
-        service, sessions = element
-        sessions = sorted(sessions, key=lambda s: (s.first_time, s.session_id))
-        stored = load_sequence_state(FileSystems.join(self.ctx.sequence_dir, model_name(service)))
-        # A re-run of the same inputs starts from the model as it was before them, not from its own output.
-        prior_bytes = stored.get("prior") if stored.get("batch_key") == self.ctx.batch_key else stored.get("model")
-        prior = SequenceModel.from_bytes(prior_bytes) if prior_bytes else None
-        sequences = [s.templates for s in sessions]
-        flags = open_flags(sessions, self.ctx.config.session_open_margin_s * 1_000_000)
-        model = SequenceModel.fit(sequences, prior, open_flags=flags)
-        scores = model.score_many(sequences, flags)
-        self.flagged.inc(sum(1 for _, reason, _ in scores if reason is not None))
-        staged = FileSystems.join(self.ctx.staging, "sequence_models", model_name(service))
-        state = {"batch_key": self.ctx.batch_key, "model": model.to_bytes(), "prior": prior_bytes}
-        with FileSystems.create(staged, compression_type="uncompressed") as fh:
-            fh.write(pickle.dumps(state))
-        yield beam.pvalue.TaggedOutput("written", WrittenFile("sequence_models", "", staged, len(sessions)))
-        # Written here, not emitted: sessions are many, and per-element hand-offs would cost more than scoring.
-        writer = PartitionedWriter(FileSystems.join(self.ctx.staging, "sessions"), uuid.uuid4().hex, "first_time",
-                                   "sessions", arrow_schema(SessionRow))
-        for i in range(0, len(sessions), SESSION_ROWS_CHUNK):  # a chunk at a time: bounded extra memory
-            chunk = slice(i, i + SESSION_ROWS_CHUNK)
-            writer.write(session_table(service, sessions[chunk], scores[chunk], self.ctx.run_id))
-        for written in writer.close():
-            yield beam.pvalue.TaggedOutput("written", written)
-        yield from sequence_findings(service, sessions, scores, self.ctx.window_us, self.ctx.config, self.ctx.run_id)
-
-
-class ScoreSessions(beam.PTransform):
-    """(service, spool path of its parts) -> AnomalyRow (sequence); tagged ``written`` (sessions table, models)."""
-
-    def __init__(self, ctx: AnomalyContext):
-        super().__init__()
-        self.ctx = ctx
-
-    def expand(self, parts):
-        ctx = self.ctx
-        scored = (
-            parts
-            | "GroupSessionsByService" >> beam.GroupByKey()
-            | "SummariseSessions" >> beam.Map(lambda kv: (kv[0], summarise_all(read_parts(kv[0], kv[1]))))
-            | "ScoreSessions" >> beam.ParDo(ScoreSessionsFn(ctx)).with_outputs("written", main="found")
-        )
-        return scored.found, scored.written
+    sessions = sorted(sessions, key=lambda s: (s.first_time, s.session_id))
+    stored = load_sequence_state(FileSystems.join(ctx.sequence_dir, model_name(service)))
+    # A re-run of the same inputs starts from the model as it was before them, not from its own output.
+    prior_bytes = stored.get("prior") if stored.get("batch_key") == ctx.batch_key else stored.get("model")
+    prior = SequenceModel.from_bytes(prior_bytes) if prior_bytes else None
+    sequences = [s.templates for s in sessions]
+    flags = open_flags(sessions, ctx.config.session_open_margin_s * 1_000_000)
+    model = SequenceModel.fit(sequences, prior, open_flags=flags)
+    scores = model.score_many(sequences, flags)
+    yield sum(1 for _, reason, _ in scores if reason is not None)
+    staged = FileSystems.join(ctx.staging, "sequence_models", model_name(service))
+    state = {"batch_key": ctx.batch_key, "model": model.to_bytes(), "prior": prior_bytes}
+    with FileSystems.create(staged, compression_type="uncompressed") as fh:
+        fh.write(pickle.dumps(state))
+    yield WrittenFile("sequence_models", "", staged, len(sessions))
+    # Written here, not emitted: sessions are many, and per-element hand-offs would cost more than scoring.
+    writer = PartitionedWriter(FileSystems.join(ctx.staging, "sessions"), uuid.uuid4().hex, "first_time",
+                               "sessions", arrow_schema(SessionRow))
+    for i in range(0, len(sessions), SESSION_ROWS_CHUNK):  # a chunk at a time: bounded extra memory
+        chunk = slice(i, i + SESSION_ROWS_CHUNK)
+        writer.write(session_table(service, sessions[chunk], scores[chunk], ctx.run_id))
+    yield from writer.close()
+    yield from sequence_findings(service, sessions, scores, ctx.window_us, ctx.config, ctx.run_id)
 
 
 def write_anomalies(found, staging: str):

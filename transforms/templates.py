@@ -36,6 +36,7 @@ from aiops.templating.learner import Observation, TemplateConfig, learn
 from aiops.templating.store import FileTemplateStore
 from transforms.anomalies import KEEP_VALUES, SessionSpool
 from transforms.parse import work_units
+from transforms.scoring import stage_partials
 
 EVENT_SCHEMA = arrow_schema(Event)
 # Staged events templated, written and summarised at a time: one DuckDB query and each template's
@@ -133,9 +134,10 @@ def templated(table: pa.Table, models: dict, run_id: str) -> pa.Table:
 class ApplyTemplatesFn(beam.DoFn):
     """One staged file in: final events written per dt; KPI partials out.
 
-    Tagged outputs: ``written`` (files), ``template_partials`` (one long table of the unit's
-    per-template window partials for the anomaly scorers, ``PARTIALS_SCHEMA``) and
-    ``session_parts`` ((service, spool path) of its keyed events), when a session key is set.
+    Tagged outputs: ``written`` (files) and ``scoring``, what ScoreServices needs: ("partials",
+    (staged file of the unit's per-template window partials, rows per service, window span)) and,
+    when a session key is set, ("sessions", (service, spool path, keyed events, sessions)) per service. One
+    output for both: a Flatten of two would cost the runner one more stage.
     """
 
     def __init__(self, staging: str, run_id: str, window_us: int, session_key: SessionKey | None = None,
@@ -172,12 +174,12 @@ class ApplyTemplatesFn(beam.DoFn):
         self._apply(pending, models, writer, kpis, windows, sessions)
         for written in writer.close():
             yield beam.pvalue.TaggedOutput("written", written)
-        merged = merge_partial_tables(windows, KEEP_VALUES, self.con)
-        if merged.num_rows:
-            yield beam.pvalue.TaggedOutput("template_partials", merged)
-        if sessions is not None:  # (service, spool path): the parts stay on disk until scoring
-            for svc_path in sessions.close():
-                yield beam.pvalue.TaggedOutput("session_parts", svc_path)
+        staged = stage_partials(merge_partial_tables(windows, KEEP_VALUES, self.con), self.staging)
+        if staged is not None:
+            yield beam.pvalue.TaggedOutput("scoring", staged)
+        if sessions is not None:  # (service, spool path, events, sessions): the parts stay on disk until scoring
+            for part in sessions.close():
+                yield beam.pvalue.TaggedOutput("scoring", ("sessions", part))
         yield from kpis.items()
 
     def _apply(self, batches: list[pa.RecordBatch], models: dict, writer: PartitionedWriter,
@@ -205,7 +207,7 @@ def template_texts(events: pa.Table) -> dict[str, str]:
 
 class ApplyTemplates(beam.PTransform):
     """Staged (path, rows) -> tagged: main ((service, window_start), KpiAccumulator), written,
-    template_partials (a table per unit), session_parts."""
+    scoring (what ScoreServices reads)."""
 
     def __init__(self, models, staging: str, run_id: str, window_us: int, bins: int | None = None,
                  session_key: SessionKey | None = None, top_values: int = 8):
@@ -226,5 +228,5 @@ class ApplyTemplates(beam.PTransform):
             | "ApplyTemplates" >> beam.ParDo(
                 ApplyTemplatesFn(self.staging, self.run_id, self.window_us, self.session_key, self.top_values),
                 beam.pvalue.AsDict(self.models),
-            ).with_outputs("written", "template_partials", "session_parts", main="kpi_partials")
+            ).with_outputs("written", "scoring", main="kpi_partials")
         )
