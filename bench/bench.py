@@ -5,14 +5,15 @@ For each size (default 1M and 2M lines) it generates the seeded sample (24 rotat
 
 * runs ``aiops batch --input 'DIR/logs/*/*' --output DIR/out --no-validate --direct_num_workers 2``
   as a subprocess, measuring wall-clock lines/s (``lines_read`` of the run manifest / wall time,
-  start-up included) and the peak RSS of the whole process tree (psutil, polled every 0.2 s,
-  RSS of the process plus all its children summed);
+  start-up included) and the peak memory of the whole process tree (polled every 0.2 s, summed
+  over the process and all its children): RSS, and PSS, which counts the pages the forked local
+  workers share with the launcher once instead of in every process;
 * runs the same job again with ``--session_key none --llm none`` ("core": read, parse, template,
   KPIs, window scoring and Parquet, without session scoring and the summaries step), to show what
   those two steps cost;
 * runs ``bench/drain_loop.py`` (one process, drain3 with an explicit config) over the same files.
 
-Prints one table: size, lines/s and peak RSS MiB of the job and of the core job, drain loop
+Prints one table: size, lines/s and peak RSS (and the job's PSS) MiB of the job and of the core job, drain loop
 lines/s, and the ratios job/drain and core/drain.
 
 Example::
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -46,17 +48,33 @@ def aiops_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "aiops.cli"]
 
 
-def run_measured(cmd: list[str], poll_s: float = 0.2) -> tuple[int, float, int, str]:
-    """Run ``cmd``; return (exit code, wall seconds, peak RSS bytes of the tree, stdout)."""
+def pss_bytes(pid: int) -> int:
+    """Proportional set size of a process (shared pages split between their sharers); 0 if unreadable.
+
+    The local workers are forked from the launcher and share its pages: RSS counts those in every
+    process of the tree, PSS once. Read from ``smaps_rollup`` (cheap) rather than psutil's full smaps.
+    """
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def run_measured(cmd: list[str], poll_s: float = 0.2) -> tuple[int, float, int, int, str]:
+    """Run ``cmd``; return (exit code, wall seconds, peak RSS and peak PSS bytes of the tree, stdout)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     ps = psutil.Process(proc.pid)
-    peak = 0
+    peak = peak_pss = 0
     with tempfile.TemporaryFile("w+") as sink:
         pump = threading.Thread(target=lambda: sink.write(proc.stdout.read() if proc.stdout else ""))
         pump.start()
         while proc.poll() is None:
-            total = 0
+            total = total_pss = 0
             try:
                 tree = [ps, *ps.children(recursive=True)]
             except psutil.NoSuchProcess:
@@ -66,18 +84,22 @@ def run_measured(cmd: list[str], poll_s: float = 0.2) -> tuple[int, float, int, 
                     total += p.memory_info().rss
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     pass
-            peak = max(peak, total)
+                total_pss += pss_bytes(p.pid)
+            peak, peak_pss = max(peak, total), max(peak_pss, total_pss)
             time.sleep(poll_s)
         pump.join()
         wall = time.perf_counter() - t0
         sink.seek(0)
-        return proc.returncode, wall, peak, sink.read()
+        return proc.returncode, wall, peak, peak_pss, sink.read()
 
 
 def bench_size(work: Path, size: int, workers: int) -> dict[str, float]:
     logs, out = work / "logs", work / "out"
     t0 = time.perf_counter()
     gt = generate(logs, lines=size)
+    # Flush the freshly written sample to disk first: otherwise the kernel writes it back while the
+    # first measured run is going (measured: that run ~1 s slower at 1M than the same run later).
+    os.sync()
     gen_s = time.perf_counter() - t0
     print(
         f"[{size:,}] generated {gt.total_lines:,} lines in {len(gt.files)} files in {gen_s:.1f}s", flush=True
@@ -88,16 +110,17 @@ def bench_size(work: Path, size: int, workers: int) -> dict[str, float]:
         shutil.rmtree(out, ignore_errors=True)
         cmd = [*aiops_command(), "batch", "--input", glob_, "--output", str(out), "--no-validate", *extra]
         cmd += ["--direct_num_workers", str(workers)]
-        rc, wall, peak, output = run_measured(cmd)
+        rc, wall, peak, peak_pss, output = run_measured(cmd)
         if rc != 0:
             print(output[-4000:])
             raise SystemExit(f"batch job failed with exit {rc}: {' '.join(cmd)}")
         manifest = json.loads(max((out / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime).read_text())
         lines = int(manifest["lines_read"])
-        print(f"[{size:,}] {label}: {lines:,} lines in {wall:.1f}s, peak RSS {peak / 2**20:,.0f} MiB", flush=True)
+        print(f"[{size:,}] {label}: {lines:,} lines in {wall:.1f}s, peak RSS {peak / 2**20:,.0f} MiB, "
+              f"PSS {peak_pss / 2**20:,.0f} MiB", flush=True)
         result.update({"lines": lines, f"{label}_s": wall, f"{label}_lps": lines / wall,
-                       f"{label}_peak_mib": peak / 2**20})
-    rc, dwall, dpeak, dout = run_measured([sys.executable, str(ROOT / "bench" / "drain_loop.py"), glob_])
+                       f"{label}_peak_mib": peak / 2**20, f"{label}_pss_mib": peak_pss / 2**20})
+    rc, dwall, dpeak, _, dout = run_measured([sys.executable, str(ROOT / "bench" / "drain_loop.py"), glob_])
     if rc != 0:
         raise SystemExit(f"drain loop failed: {dout[-2000:]}")
     drain = json.loads(dout.strip().splitlines()[-1])
@@ -107,11 +130,12 @@ def bench_size(work: Path, size: int, workers: int) -> dict[str, float]:
 
 
 def table(results: list[dict[str, float]]) -> str:
-    head = ["size", "lines", "job s", "job lines/s", "job RSS MiB", "core s", "core lines/s", "core RSS MiB",
-            "drain lines/s", "job/drain", "core/drain"]
+    head = ["size", "lines", "job s", "job lines/s", "job RSS MiB", "job PSS MiB", "core s", "core lines/s",
+            "core RSS MiB", "drain lines/s", "job/drain", "core/drain"]
     rows = [
         [f"{r['size']:,}", f"{r['lines']:,}", f"{r['job_s']:.1f}", f"{r['job_lps']:,.0f}", f"{r['job_peak_mib']:,.0f}",
-         f"{r['core_s']:.1f}", f"{r['core_lps']:,.0f}", f"{r['core_peak_mib']:,.0f}", f"{r['drain_lps']:,.0f}",
+         f"{r['job_pss_mib']:,.0f}", f"{r['core_s']:.1f}", f"{r['core_lps']:,.0f}", f"{r['core_peak_mib']:,.0f}",
+         f"{r['drain_lps']:,.0f}",
          f"{r['job_lps'] / r['drain_lps']:.2f}", f"{r['core_lps'] / r['drain_lps']:.2f}"]
         for r in results
     ]  # fmt: skip
@@ -141,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     print(
         f"(job: whole `aiops batch` process tree, {a.workers} workers, start-up included; core: the same with"
-        " --session_key none --llm none; RSS: peak of the process tree)"
+        " --session_key none --llm none; RSS/PSS: peak of the process tree's sum; PSS counts the pages the forked"
+        " workers share with the launcher once)"
     )
     if a.keep:
         (a.keep / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
