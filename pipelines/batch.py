@@ -1,4 +1,4 @@
-"""The batch job's wiring: ParseLogs -> MineTemplates -> ApplyTemplates -> ComputeKpis, ScoreServices.
+"""The batch job's wiring: ParseLogs -> MineTemplates -> ApplyTemplates -> ScoreServices (KPIs, anomalies).
 
 Only wiring lives here; the launcher (``aiops.launcher``) checks arguments,
 chooses the runner, commits the staged files and writes the run manifest.
@@ -23,9 +23,8 @@ from aiops.parquet_io import WrittenFile
 from aiops.schema import FileStats
 from aiops.sources import InputFile
 from aiops.splitting import DEFAULT_CHUNK_BYTES
-from transforms.anomalies import AnomalyContext, write_anomalies
+from transforms.anomalies import AnomalyContext
 from transforms.gather import Gather
-from transforms.kpis import ComputeKpis
 from transforms.parse import ParseLogs, StageConfig
 from transforms.scoring import ScoreServices
 from transforms.templates import ApplyTemplates, MineTemplates
@@ -87,12 +86,10 @@ def build(p: beam.Pipeline, files: list[InputFile], stage: StageConfig, store_pa
     mined = parsed.observations | "MineTemplates" >> MineTemplates(store_path, stage.staging)
     applied = parsed.staged | "ApplyTemplates" >> ApplyTemplates(
         mined.models, stage.staging, stage.run_id, window_us, stage.bins, session_key, ctx.config.top_values)
-    kpis = applied.kpi_partials | "ComputeKpis" >> ComputeKpis(mined.models, stage.staging, stage.run_id, window_us)
-    found, scored = applied.scoring | "ScoreServices" >> ScoreServices(ctx, mined.models, stage.bins)
-    anomalies = write_anomalies(found, stage.staging)
+    scored = applied.scoring | "ScoreServices" >> ScoreServices(ctx, mined.models, stage.bins)
     samples = parsed.format_samples | "WriteFormatSamples" >> beam.Map(_write_samples, stage.staging)
-    return collect_outputs((parsed.written, parsed.stats, mined.written, applied.written, kpis, scored, anomalies,
-                            samples), stage.staging)
+    return collect_outputs((parsed.written, parsed.stats, mined.written, applied.written, scored, samples),
+                           stage.staging)
 
 
 def _write_samples(element, staging: str) -> WrittenFile:

@@ -16,7 +16,7 @@ from aiops.anomaly.sessions import PARTS_SCHEMA, SessionKey, SessionSummary, sum
 from aiops.parquet_io import write_table
 from aiops.schema import TemplateWindowRow, rows_to_table
 from aiops.templating.learner import Observation, learn
-from transforms.anomalies import AnomalyContext, name_to_table
+from transforms.anomalies import AnomalyContext
 from transforms.scoring import ScoreServices, plan_units, read_partials, stage_partials
 
 W = 300_000_000
@@ -63,14 +63,16 @@ def test_earlier_runs_are_the_baseline_but_this_batch_keys_own_files_are_not(tmp
     with BeamTestPipeline(runner=FnApiRunner()) as p:
         models = p | "Models" >> beam.Create([("svc", _model())])
         items = [stage_partials(t, f"{root}/_staging/r2") for t in partials]
-        found, written = p | beam.Create(items) | ScoreServices(_ctx(root), models, bins=2)
-        kinds = found | beam.Map(lambda r: (r.window_start - T0, r.kind, r.template_id is None, r.observed, r.expected))
-        expected = [(0, "frequency", True, 900.0, 100.0), (0, "frequency", False, 900.0, 100.0)] if expect_flag else []
-        assert_that(kinds, equal_to(expected))
-        assert_that(written | beam.Map(lambda w: (w.table, w.dt, w.rows)), equal_to([("template_windows", "2026-11-22", 2)]),
-                    label="Written")
+        written = p | beam.Create(items) | ScoreServices(_ctx(root), models, bins=2)
+        expected_files = [("template_windows", "2026-11-22", 2)] + ([("anomalies", "2026-11-22", 2)] if expect_flag else [])
+        assert_that(written | beam.Map(lambda w: (w.table, w.dt, w.rows)), equal_to(expected_files))
     staged = pq.read_table(f"{root}/_staging/r2/template_windows").to_pylist()
     assert sorted((r["events"], r["run_id"]) for r in staged) == [(100, "r2"), (900, "r2")]
+    if expect_flag:
+        found = pq.read_table(f"{root}/_staging/r2/anomalies").to_pylist()
+        assert [(r["window_start"].timestamp() * 1e6 - T0, r["kind"], r["template_id"] is None, r["observed"],
+                 r["expected"]) for r in found] == [(0, "frequency", True, 900.0, 100.0),
+                                                    (0, "frequency", False, 900.0, 100.0)]
 
 
 def test_session_key_column_or_regex_and_ordering() -> None:
@@ -94,11 +96,6 @@ def test_session_key_column_or_regex_and_ordering() -> None:
         SessionSummary("s0", 7, 7, ("t1",)), SessionSummary("s1", 1, 5, ("t1", "t2", "t3")),
         SessionSummary("s2", 3, 3, ("ta", "tb"))]
     assert summarise_all([]) == []
-
-
-def test_table_names_of_steps() -> None:
-    assert [name_to_table(n) for n in ("TemplateWindows", "Anomalies", "Sessions")] == [
-        "template_windows", "anomalies", "sessions"]
 
 
 def test_open_flags_and_sequence_windows() -> None:

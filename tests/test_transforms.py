@@ -12,7 +12,7 @@ from aiops.parquet_io import WrittenFile
 from aiops.schema import FileStats, arrow_schema, rows_to_table
 from aiops.sources import expand_inputs
 from aiops.templating.learner import Observation, learn
-from transforms.kpis import ComputeKpis
+from transforms.kpis import kpi_table, merge_kpis, stage_kpis
 from transforms.parse import ParseLogs, StageConfig
 from transforms.templates import MineTemplates, merge_observations
 
@@ -85,32 +85,29 @@ def test_mine_templates_one_model_per_service(tmp_path):
         )
 
 
-def test_compute_kpis_writes_one_file_per_day(tmp_path):
+def test_kpis_staged_per_unit_merge_and_finalise_per_service(tmp_path):
     model = learn("web", [Observation("order <*> placed", 1, T0, T0, "order 1 placed"),
                           Observation("cache <*> miss", 1, T0 - 1, T0 - 1, "cache 1 miss")])
     first_seen = {t.template: t.template_id for t in model.templates}
     t1, t2 = first_seen["order <*> placed"], first_seen["cache <*> miss"]
     window = 300_000_000
-    partials = [
-        (("web", T0), KpiAccumulator(events=3, errors=1, templates={t1})),
-        (("web", T0), KpiAccumulator(events=1, warnings=1, templates={t2})),
-        (("web", T0 + 86_400_000_000), KpiAccumulator(events=2, templates={t2})),
-    ]
-    with _pipeline() as p:
-        models = p | "Models" >> beam.Create([("web", model)])
-        written = p | "Partials" >> beam.Create(partials) | ComputeKpis(models, str(tmp_path / "stg"), "r1", window)
-        assert_that(written | beam.Map(lambda w: (w.table, w.dt, w.rows)),
-                    equal_to([("kpis", "2026-11-22", 1), ("kpis", "2026-11-23", 1)]))
-    files = sorted((tmp_path / "stg" / "kpis").glob("dt=2026-11-22/*.parquet"))
-    row = pq.read_table(files[0]).to_pylist()[0]
-    assert (row["service"], row["events"], row["errors"], row["warnings"]) == ("web", 4, 1, 1)
-    assert (row["error_rate"], row["distinct_templates"], row["new_templates"]) == (0.25, 2, 1)
-    assert row["run_id"] == "r1"
+    unit1 = stage_kpis({("web", T0): KpiAccumulator(events=3, errors=1, templates={t1}),
+                        ("api", T0): KpiAccumulator(events=9)}, str(tmp_path / "stg"))
+    unit2 = stage_kpis({("web", T0): KpiAccumulator(events=1, warnings=1, templates={t2}),
+                        ("web", T0 + 86_400_000_000): KpiAccumulator(events=2, templates={t2})}, str(tmp_path / "stg"))
+    assert stage_kpis({}, str(tmp_path / "stg")) is None
+    assert (unit1[0], unit1[1][1], unit2[1][1]) == ("kpis", ["api", "web"], ["web"])
+    merged = merge_kpis([unit1[1][0], unit2[1][0]], {"web"})
+    assert sorted(merged) == [("web", T0), ("web", T0 + 86_400_000_000)]
+    rows = kpi_table(merged, {"web": model}, window, "r1").to_pylist()
+    assert [(r["service"], r["events"], r["errors"], r["warnings"]) for r in rows] == [
+        ("web", 4, 1, 1), ("web", 2, 0, 0)]
+    assert (rows[0]["error_rate"], rows[0]["distinct_templates"], rows[0]["new_templates"]) == (0.25, 2, 1)
+    assert rows[0]["run_id"] == "r1" and rows[1]["new_templates"] == 0
     assert isinstance(WrittenFile("kpis", "", "", 0), tuple)
 
 
 def test_parquet_dictionary_only_for_columns_that_repeat(tmp_path):
-    import pyarrow.parquet as pq
 
     from aiops.parquet_io import PartitionedWriter, dictionary_columns
     from aiops.schema import Event

@@ -67,21 +67,6 @@ class WriteRowsFn(beam.DoFn):
         yield from writer.close()
 
 
-def write_rows(rows, name: str, staging: str, row_type: type, time_column: str, order):
-    """Group rows by event day and write one file per day (a composite used by several stages)."""
-    index = row_type._fields.index(time_column)  # type: ignore[attr-defined]  # a NamedTuple class
-    return (
-        rows
-        | f"KeyByDay{name}" >> beam.Map(lambda r: (r[index] // DAY_US, r))
-        | f"GroupByDay{name}" >> beam.GroupByKey()
-        | f"Write{name}" >> beam.ParDo(WriteRowsFn(staging, name_to_table(name), row_type, time_column, order))
-    )
-
-
-def name_to_table(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-
-
 KEEP_VALUES = 32  # categorical values kept per (window, template, field) while merging, as TemplateWindowAcc.merge
 
 
@@ -205,8 +190,3 @@ def session_outputs(ctx: AnomalyContext, service: str, sessions: list):
         writer.write(session_table(service, sessions[chunk], scores[chunk], ctx.run_id))
     yield from writer.close()
     yield from sequence_findings(service, sessions, scores, ctx.window_us, ctx.config, ctx.run_id)
-
-
-def write_anomalies(found, staging: str):
-    return write_rows(found, "Anomalies", staging, AnomalyRow, "window_start",
-                      lambda r: (r.window_start, r.service, r.kind, r.template_id or ""))

@@ -1,16 +1,17 @@
-"""ScoreServices: window and session scoring of every service in one balanced step.
+"""ScoreServices: KPIs, window scoring and session scoring of every service in one balanced step.
 
-ApplyTemplates leaves one window-partials table per work unit and, per service, the spool
-files of its keyed events. ScoreServices gathers those small handles, plans balanced scoring
-units (one per worker on the local runner, one per service elsewhere; the cost of a service is
-its keyed events plus its partial rows), and each unit merges its services' partials with DuckDB,
-writes their ``template_windows`` rows, reads the history once, scores the windows and then the
-sessions. One step instead of a chain of small ones: each runner stage costs a fixed time, and a
-service's sessions and windows no longer wait for every other service's.
+ApplyTemplates leaves per work unit a staged file of window partials and one of KPI partials,
+and per service the spool file of its keyed events. ScoreServices gathers those small handles,
+plans balanced scoring units (one per worker on the local runner, one per service elsewhere; a
+service's cost is estimated from its partial rows, keyed events and sessions), and each unit
+merges and writes its services' ``kpis``, merges their window partials with DuckDB, writes their
+``template_windows`` rows, reads the history once, scores the windows and then the sessions, and
+writes its ``anomalies``. One step instead of a chain of small ones: each runner stage costs a
+fixed time, and a service's results no longer wait for every other service's.
 
 Example (see tests/test_anomaly_transforms.py)::
 
-    found, written = applied.scoring | ScoreServices(ctx, models, bins=2)  # from ApplyTemplates
+    written = applied.scoring | ScoreServices(ctx, models, bins=2)  # from ApplyTemplates
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from aiops.anomaly.partial_tables import merge_partial_tables, rows_table
 from aiops.anomaly.sessions import summarise_all
 from aiops.balance import pack
 from aiops.parquet_io import DAY_US, PartitionedWriter, WrittenFile, filter_equal
+from aiops.schema import AnomalyRow, KpiRow, TemplateWindowRow, arrow_schema, rows_to_table
 from transforms.anomalies import (
     KEEP_VALUES,
     AnomalyContext,
@@ -38,6 +40,7 @@ from transforms.anomalies import (
     window_findings,
 )
 from transforms.gather import Gather
+from transforms.kpis import kpi_table, merge_kpis
 
 # Estimated cost in µs (fitted on the bench sample): the sequence scorer's per keyed event and per
 # session (summarise, fit, score, write), the window scorers' per partial row (template, window, value).
@@ -53,6 +56,7 @@ class ScoringUnit:
     span: tuple[int, int] | None  # first and last window start of the whole run (all services)
     partials: dict[str, list[str]] = field(default_factory=dict)  # service -> partials files
     sessions: dict[str, list[str]] = field(default_factory=dict)  # service -> spool files
+    kpis: dict[str, list[str]] = field(default_factory=dict)  # service -> KPI partials files
 
 
 def stage_partials(table: pa.Table, staging: str) -> tuple[str, tuple[str, dict[str, int], tuple[int, int]]] | None:
@@ -74,14 +78,20 @@ def stage_partials(table: pa.Table, staging: str) -> tuple[str, tuple[str, dict[
 
 
 def plan_units(items: list, bins: int | None) -> list[ScoringUnit]:
-    """Balanced scoring units from ("partials", (path, rows per service, span)) and ("sessions",
-    (service, path, events, sessions)) items."""
+    """Balanced scoring units from ("partials", (path, rows per service, span)), ("kpis", (path,
+    services)) and ("sessions", (service, path, events, sessions)) items."""
     cost: dict[str, int] = {}
     partials: dict[str, list[str]] = {}
     sessions: dict[str, list[str]] = {}
+    kpis: dict[str, list[str]] = {}
     spans = []
     for kind, value in items:
-        if kind == "partials":
+        if kind == "kpis":
+            path, services = value
+            for service in services:
+                kpis.setdefault(service, []).append(path)
+                cost.setdefault(service, 0)
+        elif kind == "partials":
             path, rows, span = value
             spans.append(span)
             for service, n in rows.items():
@@ -95,7 +105,8 @@ def plan_units(items: list, bins: int | None) -> list[ScoringUnit]:
     services = sorted(cost)
     groups = pack([(s, cost[s]) for s in services], bins) if bins else [[s] for s in services]
     return [ScoringUnit(span, {s: sorted(partials[s]) for s in g if s in partials},
-                        {s: sorted(sessions[s]) for s in g if s in sessions}) for g in groups if g]
+                        {s: sorted(sessions[s]) for s in g if s in sessions},
+                        {s: sorted(kpis[s]) for s in g if s in kpis}) for g in groups if g]
 
 
 def read_partials(unit: ScoringUnit) -> list[pa.Table]:
@@ -109,8 +120,11 @@ def read_partials(unit: ScoringUnit) -> list[pa.Table]:
     return out
 
 
+ROW_TYPES = {"kpis": KpiRow, "template_windows": TemplateWindowRow, "anomalies": AnomalyRow}
+
+
 class ScoreUnitFn(beam.DoFn):
-    """One ScoringUnit in: AnomalyRow findings out; tagged ``written`` (template_windows, sessions, models)."""
+    """One ScoringUnit in; the files it writes out: kpis, template_windows, anomalies, sessions, sequence models."""
 
     def __init__(self, ctx: AnomalyContext):
         self.ctx = ctx
@@ -126,33 +140,44 @@ class ScoreUnitFn(beam.DoFn):
 
     def process(self, unit: ScoringUnit, models):
         ctx = self.ctx
+        if unit.kpis:
+            paths = sorted({p for ps in unit.kpis.values() for p in ps})
+            yield from self._write("kpis", "window_start", kpi_table(merge_kpis(paths, set(unit.kpis)), models,
+                                                                      ctx.window_us, ctx.run_id))
+        found: list[AnomalyRow] = []
         if unit.partials and unit.span is not None:
             merged = merge_partial_tables(read_partials(unit), KEEP_VALUES, self.con)
-            writer = PartitionedWriter(FileSystems.join(ctx.staging, "template_windows"), uuid.uuid4().hex,
-                                       "window_start", "template_windows")
-            writer.write(rows_table(merged, ctx.window_us, ctx.run_id, ctx.config.top_values, self.con))
-            for written in writer.close():
-                yield beam.pvalue.TaggedOutput("written", written)
+            yield from self._write("template_windows", "window_start",
+                                   rows_table(merged, ctx.window_us, ctx.run_id, ctx.config.top_values, self.con))
             history = read_history(ctx, unit.span[0] - ctx.config.history_days * DAY_US, unit.span[1])
             self.history_rows.inc(history.num_rows)
             for service in sorted(unit.partials):
-                found = window_findings(ctx, service, filter_equal(merged, "service", service),
-                                        filter_equal(history, "service", service), unit.span, models.get(service))
-                self.found.inc(len(found))
-                yield from found
+                found.extend(window_findings(ctx, service, filter_equal(merged, "service", service),
+                                             filter_equal(history, "service", service), unit.span,
+                                             models.get(service)))
         for service in sorted(unit.sessions):
             for out in session_outputs(ctx, service, summarise_all(read_parts(service, unit.sessions[service]))):
                 if isinstance(out, int):
                     self.flagged.inc(out)
                 elif isinstance(out, WrittenFile):
-                    yield beam.pvalue.TaggedOutput("written", out)
-                else:
                     yield out
+                else:
+                    found.append(out)
+        self.found.inc(len(found))
+        found.sort(key=lambda r: (r.window_start, r.service, r.kind, r.template_id or ""))
+        yield from self._write("anomalies", "window_start", rows_to_table(AnomalyRow, found))
+
+    def _write(self, table: str, time_column: str, rows: pa.Table):
+        """A table's rows of this unit as one Parquet file per ``dt``."""
+        writer = PartitionedWriter(FileSystems.join(self.ctx.staging, table), uuid.uuid4().hex, time_column, table,
+                                   arrow_schema(ROW_TYPES[table]))
+        writer.write(rows)
+        yield from writer.close()
 
 
 class ScoreServices(beam.PTransform):
-    """("partials", (path, rows, span)) and ("sessions", (service, spool path, events, sessions)) -> AnomalyRow;
-    tagged ``written``."""
+    """ApplyTemplates' ("partials" | "kpis" | "sessions", handle) items -> WrittenFile of kpis,
+    template_windows, anomalies, sessions and sequence models."""
 
     def __init__(self, ctx: AnomalyContext, models, bins: int | None = None):
         super().__init__()
@@ -165,7 +190,6 @@ class ScoreServices(beam.PTransform):
             | "GatherScoring" >> Gather()
             | "PlanScoring" >> beam.FlatMap(plan_units, bins)
             | "SpreadScoring" >> beam.Reshuffle()
-            | "ScoreUnits" >> beam.ParDo(ScoreUnitFn(self.ctx), beam.pvalue.AsDict(self.models)).with_outputs(
-                "written", main="found")
+            | "ScoreUnits" >> beam.ParDo(ScoreUnitFn(self.ctx), beam.pvalue.AsDict(self.models))
         )
-        return scored.found, scored.written
+        return scored

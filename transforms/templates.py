@@ -35,6 +35,7 @@ from aiops.schema import Event, arrow_schema
 from aiops.templating.learner import Observation, TemplateConfig, learn
 from aiops.templating.store import FileTemplateStore
 from transforms.anomalies import KEEP_VALUES, SessionSpool
+from transforms.kpis import stage_kpis
 from transforms.parse import work_units
 from transforms.scoring import stage_partials
 
@@ -134,10 +135,11 @@ def templated(table: pa.Table, models: dict, run_id: str) -> pa.Table:
 class ApplyTemplatesFn(beam.DoFn):
     """One staged file in: final events written per dt; KPI partials out.
 
-    Tagged outputs: ``written`` (files) and ``scoring``, what ScoreServices needs: ("partials",
-    (staged file of the unit's per-template window partials, rows per service, window span)) and,
-    when a session key is set, ("sessions", (service, spool path, keyed events, sessions)) per service. One
-    output for both: a Flatten of two would cost the runner one more stage.
+    Outputs: ``written`` (files, tagged) and, as the main output, what ScoreServices needs:
+    ("partials", (staged file of the unit's per-template window partials, rows per service, window
+    span)), ("kpis", (staged file of its KPI partials, services)) and, when a session key is set,
+    ("sessions", (service, spool path, keyed events, sessions)) per service. One output for all:
+    a Flatten of several would cost the runner one more stage.
     """
 
     def __init__(self, staging: str, run_id: str, window_us: int, session_key: SessionKey | None = None,
@@ -174,13 +176,14 @@ class ApplyTemplatesFn(beam.DoFn):
         self._apply(pending, models, writer, kpis, windows, sessions)
         for written in writer.close():
             yield beam.pvalue.TaggedOutput("written", written)
-        staged = stage_partials(merge_partial_tables(windows, KEEP_VALUES, self.con), self.staging)
-        if staged is not None:
-            yield beam.pvalue.TaggedOutput("scoring", staged)
-        if sessions is not None:  # (service, spool path, events, sessions): the parts stay on disk until scoring
+        # what ScoreServices needs, as small handles: the tables stay in staged files until scoring
+        for staged in (stage_partials(merge_partial_tables(windows, KEEP_VALUES, self.con), self.staging),
+                       stage_kpis(kpis, self.staging)):
+            if staged is not None:
+                yield staged
+        if sessions is not None:  # (service, spool path, events, sessions)
             for part in sessions.close():
-                yield beam.pvalue.TaggedOutput("scoring", ("sessions", part))
-        yield from kpis.items()
+                yield "sessions", part
 
     def _apply(self, batches: list[pa.RecordBatch], models: dict, writer: PartitionedWriter,
                kpis: dict[tuple[str, int], KpiAccumulator], windows: list[pa.Table], sessions: SessionSpool | None) -> None:
@@ -206,8 +209,7 @@ def template_texts(events: pa.Table) -> dict[str, str]:
 
 
 class ApplyTemplates(beam.PTransform):
-    """Staged (path, rows) -> tagged: main ((service, window_start), KpiAccumulator), written,
-    scoring (what ScoreServices reads)."""
+    """Staged (path, rows) -> main: what ScoreServices reads (staged partials, KPIs, sessions); tagged: written."""
 
     def __init__(self, models, staging: str, run_id: str, window_us: int, bins: int | None = None,
                  session_key: SessionKey | None = None, top_values: int = 8):
@@ -228,5 +230,5 @@ class ApplyTemplates(beam.PTransform):
             | "ApplyTemplates" >> beam.ParDo(
                 ApplyTemplatesFn(self.staging, self.run_id, self.window_us, self.session_key, self.top_values),
                 beam.pvalue.AsDict(self.models),
-            ).with_outputs("written", "scoring", main="kpi_partials")
+            ).with_outputs("written", main="scoring")
         )
