@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 
+import pyarrow as pa
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from apache_beam.portability import python_urns
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
@@ -55,10 +56,15 @@ def local_runner(options: PipelineOptions, argv: list[str], fork: bool = False, 
     """
     if options.view_as(StandardOptions).runner:
         return None, False
-    # Local SDK workers inherit the environment. Arrow's default allocator (mimalloc) keeps freed
-    # pages per thread, so a worker's RSS grew with its share of the input (`make bench`: +~60 MiB
-    # per worker from 1M to 2M lines); the system allocator returns them, at the same speed.
+    # Arrow's default allocator (mimalloc) keeps freed pages per thread, so a worker's memory grew
+    # with its share of the input (`make bench`: +~60 MiB per worker from 1M to 2M lines); the
+    # system allocator returns them, at the same speed. Set here for the launcher itself too: the
+    # workers are forked from it, and Arrow chose its pool before this point (the variable alone
+    # reaches only processes started later).
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    pool = getattr(pa, f"{os.environ['ARROW_DEFAULT_MEMORY_POOL']}_memory_pool", None)
+    if pool is not None:
+        pa.set_memory_pool(pool())
 
     direct = options.view_as(DirectOptions)
     in_memory = direct.direct_running_mode == "in_memory" and any(a.startswith("--direct_running_mode") for a in argv)
