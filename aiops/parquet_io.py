@@ -15,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+import uuid
 from typing import NamedTuple
 
 import numpy as np
@@ -117,6 +118,14 @@ class PartitionedWriter:
         self._open.clear()
         self._rows.clear()
         return done
+
+
+def write_table_files(staging: str, table: str, time_column: str, rows: pa.Table,
+                      schema: pa.Schema | None = None) -> list[WrittenFile]:
+    """``rows`` of ``table`` as one new Parquet file per ``dt`` under ``staging/table``; the files written."""
+    writer = PartitionedWriter(FileSystems.join(staging, table), uuid.uuid4().hex, time_column, table, schema)
+    writer.write(rows)
+    return writer.close()
 
 
 def filter_equal(table: pa.Table, column: str, value) -> pa.Table:

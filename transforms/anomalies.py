@@ -19,7 +19,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-import apache_beam as beam
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -27,13 +26,11 @@ from apache_beam.io.filesystems import FileSystems
 
 from aiops.anomaly.config import AnomalyConfig
 from aiops.anomaly.grid import assemble
-from aiops.anomaly.partial_tables import (
-    TEMPLATE_WINDOW_SCHEMA,
-)
+from aiops.anomaly.partial_tables import TEMPLATE_WINDOW_SCHEMA
 from aiops.anomaly.sessions import PARTS_SCHEMA, open_flags, sequence_findings, session_table
 from aiops.anomaly.windows import score_service
 from aiops.parquet_io import DAY_US, PartitionedWriter, WrittenFile, dt_of
-from aiops.schema import AnomalyRow, SessionRow, TemplateWindowRow, arrow_schema, rows_to_table
+from aiops.schema import AnomalyRow, SessionRow, TemplateWindowRow, arrow_schema
 
 
 @dataclass(frozen=True)
@@ -53,26 +50,14 @@ def model_name(service: str) -> str:
     return hashlib.blake2b(service.encode(), digest_size=8).hexdigest() + ".seq"
 
 
-class WriteRowsFn(beam.DoFn):
-    """(day, rows) -> one Parquet file of ``table`` for that day."""
-
-    def __init__(self, staging: str, table: str, row_type: type, time_column: str, order):
-        self.staging, self.table, self.row_type, self.time_column, self.order = staging, table, row_type, time_column, order
-
-    def process(self, element):
-        _, rows = element
-        writer = PartitionedWriter(FileSystems.join(self.staging, self.table), uuid.uuid4().hex, self.time_column,
-                                   self.table, arrow_schema(self.row_type))
-        writer.write(rows_to_table(self.row_type, sorted(rows, key=self.order)))
-        yield from writer.close()
-
-
 KEEP_VALUES = 32  # categorical values kept per (window, template, field) while merging, as TemplateWindowAcc.merge
 
 
-def read_history(ctx: AnomalyContext, lo: int, hi: int) -> pa.Table:
-    """Earlier runs' template_windows rows from window start ``lo`` to the day of ``hi`` (µs as int64)."""
+def read_history(ctx: AnomalyContext, lo: int, hi: int, services: set[str]) -> pa.Table:
+    """Earlier runs' template_windows rows of ``services`` from window start ``lo`` to the day of ``hi``
+    (µs as int64); each file's other services are dropped as it is read."""
     days = {dt_of(d) for d in range(lo // DAY_US, hi // DAY_US + 1)}
+    wanted = pa.array(sorted(services), pa.string())
     pattern = FileSystems.join(ctx.root, "template_windows", "dt=*", "*.parquet")
     tables = []
     for meta in FileSystems.match([pattern])[0].metadata_list:
@@ -80,7 +65,8 @@ def read_history(ctx: AnomalyContext, lo: int, hi: int) -> pa.Table:
         if parts[-2].removeprefix("dt=") not in days or parts[-1].startswith(ctx.batch_key + "-"):
             continue
         with FileSystems.open(meta.path, compression_type="uncompressed") as fh:
-            tables.append(pq.read_table(fh, columns=list(TemplateWindowRow._fields)).cast(TEMPLATE_WINDOW_SCHEMA))
+            table = pq.read_table(fh, columns=list(TemplateWindowRow._fields)).cast(TEMPLATE_WINDOW_SCHEMA)
+        tables.append(table.filter(pc.is_in(table.column("service"), value_set=wanted)))
     if not tables:
         return HISTORY_SCHEMA.empty_table()
     table = pa.concat_tables(tables)

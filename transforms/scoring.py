@@ -5,7 +5,7 @@ and per service the spool file of its keyed events. ScoreServices gathers those 
 plans balanced scoring units (one per worker on the local runner, one per service elsewhere; a
 service's cost is estimated from its partial rows, keyed events and sessions), and each unit
 merges and writes its services' ``kpis``, merges their window partials with DuckDB, writes their
-``template_windows`` rows, reads the history once, scores the windows and then the sessions, and
+``template_windows`` rows, reads their history, scores the windows and then the sessions, and
 writes its ``anomalies``. One step instead of a chain of small ones: each runner stage costs a
 fixed time, and a service's results no longer wait for every other service's.
 
@@ -26,10 +26,10 @@ import pyarrow.compute as pc
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from aiops.anomaly.partial_tables import merge_partial_tables, rows_table
+from aiops.anomaly.partial_tables import merge_partial_tables, rows_table, run_range, split_services
 from aiops.anomaly.sessions import summarise_all
 from aiops.balance import pack
-from aiops.parquet_io import DAY_US, PartitionedWriter, WrittenFile, filter_equal
+from aiops.parquet_io import DAY_US, WrittenFile, filter_equal, write_table_files
 from aiops.schema import AnomalyRow, KpiRow, TemplateWindowRow, arrow_schema, rows_to_table
 from transforms.anomalies import (
     KEEP_VALUES,
@@ -73,8 +73,9 @@ def stage_partials(table: pa.Table, staging: str) -> tuple[str, tuple[str, dict[
             writer.write_table(table)
     counts = pc.value_counts(table.column("service"))
     rows = dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True))
-    lo, hi = pc.min_max(table.column("win")).values()
-    return "partials", (path, rows, (lo.as_py(), hi.as_py()))
+    span = run_range(table)
+    assert span is not None  # the table has rows
+    return "partials", (path, rows, span)
 
 
 def plan_units(items: list, bins: int | None) -> list[ScoringUnit]:
@@ -149,12 +150,12 @@ class ScoreUnitFn(beam.DoFn):
             merged = merge_partial_tables(read_partials(unit), KEEP_VALUES, self.con)
             yield from self._write("template_windows", "window_start",
                                    rows_table(merged, ctx.window_us, ctx.run_id, ctx.config.top_values, self.con))
-            history = read_history(ctx, unit.span[0] - ctx.config.history_days * DAY_US, unit.span[1])
+            history = read_history(ctx, unit.span[0] - ctx.config.history_days * DAY_US, unit.span[1],
+                                   set(unit.partials))
             self.history_rows.inc(history.num_rows)
-            for service in sorted(unit.partials):
-                found.extend(window_findings(ctx, service, filter_equal(merged, "service", service),
-                                             filter_equal(history, "service", service), unit.span,
-                                             models.get(service)))
+            for service, partials in split_services(merged).items():
+                found.extend(window_findings(ctx, service, partials, filter_equal(history, "service", service),
+                                             unit.span, models.get(service)))
         for service in sorted(unit.sessions):
             for out in session_outputs(ctx, service, summarise_all(read_parts(service, unit.sessions[service]))):
                 if isinstance(out, int):
@@ -167,12 +168,9 @@ class ScoreUnitFn(beam.DoFn):
         found.sort(key=lambda r: (r.window_start, r.service, r.kind, r.template_id or ""))
         yield from self._write("anomalies", "window_start", rows_to_table(AnomalyRow, found))
 
-    def _write(self, table: str, time_column: str, rows: pa.Table):
+    def _write(self, table: str, time_column: str, rows: pa.Table) -> list[WrittenFile]:
         """A table's rows of this unit as one Parquet file per ``dt``."""
-        writer = PartitionedWriter(FileSystems.join(self.ctx.staging, table), uuid.uuid4().hex, time_column, table,
-                                   arrow_schema(ROW_TYPES[table]))
-        writer.write(rows)
-        yield from writer.close()
+        return write_table_files(self.ctx.staging, table, time_column, rows, arrow_schema(ROW_TYPES[table]))
 
 
 class ScoreServices(beam.PTransform):

@@ -25,8 +25,8 @@ from aiops.llm.offline import MODEL as OFFLINE_MODEL
 from aiops.llm.offline import offline_summary
 from aiops.llm.prompt import retry_request
 from aiops.llm.types import LLMConfig, LLMRequest, LLMResponse
-from aiops.schema import LlmRequestRow, SummaryRow, TimestampUs, datetime_to_us
-from transforms.anomalies import WriteRowsFn
+from aiops.parquet_io import write_table_files
+from aiops.schema import LlmRequestRow, SummaryRow, TimestampUs, arrow_schema, datetime_to_us, rows_to_table
 from transforms.gather import Gather
 
 
@@ -121,14 +121,14 @@ class WriteTablesFn(beam.DoFn):
     """
 
     def __init__(self, staging: str):
-        self.writers = [(row_type, WriteRowsFn(staging, table, row_type, "window_start", _order))
-                        for table, row_type in (("summaries", SummaryRow), ("llm_requests", LlmRequestRow))]
+        self.staging = staging
 
     def process(self, rows):
-        for row_type, writer in self.writers:
-            mine = [r for r in rows if isinstance(r, row_type)]
+        for table, row_type in (("summaries", SummaryRow), ("llm_requests", LlmRequestRow)):
+            mine = sorted((r for r in rows if isinstance(r, row_type)), key=_order)
             if mine:
-                yield from writer.process((None, mine))
+                yield from write_table_files(self.staging, table, "window_start", rows_to_table(row_type, mine),
+                                             arrow_schema(row_type))
 
 
 class SummariseWindows(beam.PTransform):
